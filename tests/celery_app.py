@@ -1,0 +1,6 @@
+"""The Celery app of the test suite; tests configure broker and eagerness per test."""
+
+from celery import Celery
+
+app = Celery("tests")
+app.config_from_object("django.conf:settings", namespace="CELERY")

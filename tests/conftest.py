@@ -1,0 +1,28 @@
+"""Fixtures shared by the whole suite."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from tests.celery_app import app
+
+
+@pytest.fixture
+def user(db):
+    return get_user_model().objects.create_user("alice", "alice@example.com", "pw")
+
+
+@pytest.fixture
+def other_user(db):
+    return get_user_model().objects.create_user("bob", "bob@example.com", "pw")
+
+
+@pytest.fixture
+def celery_eager(settings):
+    """Run tasks in the calling thread, as ``task_always_eager`` projects do."""
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = False
+    app.set_current()
+    yield app
+    app.conf.task_always_eager = False

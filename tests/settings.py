@@ -1,0 +1,49 @@
+"""Django settings for the test suite: SQLite on disk, so worker threads share the database."""
+
+import os
+import tempfile
+
+SECRET_KEY = "tests-only-not-secret"
+DEBUG = False
+USE_TZ = True
+TIME_ZONE = "UTC"
+ROOT_URLCONF = "tests.urls"
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "user_tasks",
+    "tests",
+]
+MIDDLEWARE = [
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+]
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": os.path.join(tempfile.gettempdir(), "user_tasks_tests.sqlite3"),
+        "TEST": {"NAME": os.path.join(tempfile.gettempdir(), f"user_tasks_test_{os.getpid()}.sqlite3")},
+        "OPTIONS": {"timeout": 20},
+    }
+}
+MEDIA_ROOT = os.path.join(tempfile.gettempdir(), "user_tasks_test_media")
+DEFAULT_AUTO_FIELD = "django.db.models.AutoField"

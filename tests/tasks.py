@@ -1,0 +1,94 @@
+"""Tasks the test suite sends: tracked ones of every kind, and a plain Celery one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import shared_task
+
+from user_tasks.exceptions import TaskCanceledException
+from user_tasks.models import UserTaskArtifact
+from user_tasks.tasks import UserTask
+
+
+class StepsTask(UserTask):
+    """Names itself after its argument and announces ``steps`` steps."""
+
+    @classmethod
+    def generate_name(cls, arguments_dict: dict[str, Any]) -> str:
+        return f"Export {arguments_dict.get('label', 'data')}"
+
+    @staticmethod
+    def calculate_total_steps(arguments_dict: dict[str, Any]) -> int:
+        return arguments_dict.get("steps", 1)
+
+
+@shared_task(base=StepsTask, bind=True)
+def export(self, user_id, label="data", steps=1, user_task_name=None):
+    for _ in range(steps):
+        self.status.increment_completed_steps()
+    UserTaskArtifact.objects.create(status=self.status, text=f"exported {label}")
+    return label
+
+
+@shared_task(base=UserTask, bind=True)
+def silent(self, user_id, user_task_name=None):
+    """Never touches its status: its whole life should cost three statements."""
+    return user_id
+
+
+@shared_task(base=StepsTask, bind=True)
+def add_step(self, previous, user_id, label="chained", steps=1, user_task_name=None):
+    """A chain member: takes the previous result first."""
+    for _ in range(steps):
+        self.status.increment_completed_steps()
+    return (previous or 0) + 1 if isinstance(previous, int) else 1
+
+
+@shared_task(base=StepsTask, bind=True)
+def summarize(self, results, user_id, label="summary", steps=1, user_task_name=None):
+    """A chord body: takes the list of header results first."""
+    self.status.increment_completed_steps(steps)
+    return len(results)
+
+
+@shared_task(base=UserTask, bind=True)
+def explode(self, user_id, message="It broke", user_task_name=None):
+    raise ValueError(message)
+
+
+@shared_task(base=UserTask, bind=True)
+def custom_state(self, user_id, state="Sending e-mails", user_task_name=None):
+    self.status.set_state(state)
+    return state
+
+
+@shared_task(base=UserTask, bind=True, max_retries=2, default_retry_delay=0)
+def flaky(self, user_id, failures=1, user_task_name=None):
+    if self.request.retries < failures:
+        raise self.retry(exc=RuntimeError("temporary"), countdown=0)
+    return self.request.retries
+
+
+@shared_task(base=UserTask, bind=True)
+def cancels_itself(self, user_id, user_task_name=None):
+    """Cancels its own status, then reports progress as a canceled task would."""
+    self.status.cancel()
+    self.status.increment_completed_steps()
+    return "not reached"
+
+
+@shared_task(base=UserTask, bind=True)
+def swallow_cancel(self, user_id, user_task_name=None):
+    """Catches the cancellation and ends normally: its status must stay Canceled."""
+    self.status.cancel()
+    try:
+        self.status.increment_completed_steps()
+    except TaskCanceledException:
+        return "cleaned up"
+    return "not reached"
+
+
+@shared_task(bind=True)
+def untracked(self, value=1):
+    return value

@@ -1,0 +1,213 @@
+"""Reading Celery task messages (protocol 1 and 2) into the status rows a send should create.
+
+Nothing here touches the database: :func:`read_message` normalises a message and
+:func:`plan` turns it into rows (containers first), so both can be tested alone.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+#: Message header naming the ``task_id`` of a status's container ("" for none). A
+#: message carrying it was recorded already; the worker also learns from it whether
+#: progress must travel up to a container, without reading the row.
+PARENT_HEADER = "user_task_parent"
+
+#: Namespace of the ids we give containers, derived from a member so that the same
+#: canvas always maps to the same container row.
+CONTAINER_NAMESPACE = uuid.UUID("0b7c9a4e-5d1f-4c55-9a55-2d4a4f0f6c11")
+
+GROUP, CHAIN, CHORD = "celery.group", "celery.chain", "celery.chord"
+
+
+@dataclass
+class Call:
+    """One call of a task, as a message or an embedded signature describes it."""
+
+    task: str  # the registered task name
+    task_id: str
+    args: Sequence[Any] = ()
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+    group_id: str | None = None
+    chord: dict[str, Any] | None = None  # the chord body, on a chord header member
+    following: list[dict[str, Any]] = field(default_factory=list)  # the rest of its chain, in order
+    retries: int = 0
+    headers: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Description:
+    """What a tracked task says about one of its calls (see ``UserTaskMixin``)."""
+
+    user_id: Any
+    name: str
+    total_steps: int
+    user_task_name: str | None  # the ``user_task_name`` kwarg, which names containers
+
+
+@dataclass
+class Row:
+    """A status row to insert; ``parent`` is the ``task_id`` of a row planned before it."""
+
+    task_id: str
+    task_class: str
+    name: str
+    user_id: Any
+    total_steps: int = 0
+    is_container: bool = False
+    parent: str | None = None
+
+
+@dataclass
+class Plan:
+    """The rows a send creates, and the signatures to stamp with their container."""
+
+    rows: list[Row]
+    parent: str | None  # the container of the sent task's own row
+    stamps: list[tuple[dict[str, Any], str]] = field(default_factory=list)
+
+
+#: Returns the description of a call of a tracked task, or ``None`` for other tasks.
+#: ``prefixed`` says Celery will put the previous result in front of ``args``.
+Describe = Callable[[str, Sequence[Any], Mapping[str, Any], bool], Description | None]
+
+
+def read_message(body: Any, headers: Mapping[str, Any] | None) -> Call:
+    """Normalise a message body and headers, protocol 2 (a tuple) or 1 (a dict)."""
+    headers = headers or {}
+    if isinstance(body, list | tuple):
+        args, kwargs, embed = body
+        embed = embed or {}
+        following = [*reversed(embed.get("chain") or [])]
+        following.extend(_linked(embed.get("callbacks")))
+        return Call(
+            task=headers["task"],
+            task_id=headers["id"],
+            args=args,
+            kwargs=kwargs,
+            group_id=headers.get("group"),
+            chord=embed.get("chord"),
+            following=following,
+            retries=headers.get("retries") or 0,
+            headers=headers,
+        )
+    return Call(
+        task=body["task"],
+        task_id=body["id"],
+        args=body.get("args") or (),
+        kwargs=body.get("kwargs") or {},
+        group_id=body.get("taskset") or body.get("group"),
+        chord=body.get("chord"),
+        following=_linked(body.get("callbacks")),
+        retries=body.get("retries") or 0,
+        headers=headers,
+    )
+
+
+def _linked(callbacks: Sequence[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """Flatten a chain expressed as callbacks linked one into the next (protocol 1 style)."""
+    chain: list[dict[str, Any]] = []
+    while callbacks:
+        first = callbacks[0]
+        chain.append(first)
+        callbacks = (first.get("options") or {}).get("link")
+    return chain
+
+
+def container_id(kind: str, anchor: str) -> str:
+    """The task id of the container of ``kind`` anchored on a member's task or group id."""
+    return str(uuid.uuid5(CONTAINER_NAMESPACE, f"{kind}:{anchor}"))
+
+
+def plan(call: Call, own: Description, describe: Describe) -> Plan:
+    """The rows to create for the first send of ``call``, a tracked task described by ``own``."""
+    member = Row(call.task_id, call.task, own.name, own.user_id, own.total_steps)
+    followers = _tracked_signatures(call.following, describe, prefixed=True)
+    if followers:
+        return _plan_chain(call, own, member, followers)
+    if call.chord is not None and call.group_id:
+        return _plan_chord(call, own, member, describe)
+    if call.group_id:
+        group = Row(call.group_id, GROUP, own.user_task_name or own.name, own.user_id, is_container=True)
+        member.parent = group.task_id
+        return Plan([group, member], parent=group.task_id)
+    return Plan([member], parent=None)
+
+
+def _plan_chain(
+    call: Call, own: Description, member: Row, followers: list[tuple[dict[str, Any], Description]]
+) -> Plan:
+    chain = Row(container_id(CHAIN, call.task_id), CHAIN, "", own.user_id, is_container=True)
+    chain.name = _container_name([own, *(description for _, description in followers)])
+    rows = [chain]
+    # Celery gives the group id of a chain nested in a group to the chain's last task.
+    group_id = (followers[-1][0].get("options") or {}).get("group_id") or call.group_id
+    if group_id:
+        group = Row(group_id, GROUP, chain.name, own.user_id, is_container=True)
+        chain.parent = group.task_id
+        rows.insert(0, group)
+    member.parent = chain.task_id
+    rows.append(member)
+    plan_ = Plan(rows, parent=chain.task_id)
+    for signature, description in followers:
+        task_id = signature["options"]["task_id"]
+        rows.append(
+            Row(task_id, signature["task"], description.name, description.user_id, description.total_steps,
+                parent=chain.task_id)
+        )
+        plan_.stamps.append((signature, chain.task_id))
+    return plan_
+
+
+def _plan_chord(call: Call, own: Description, member: Row, describe: Describe) -> Plan:
+    assert call.chord is not None and call.group_id
+    name = own.user_task_name or own.name
+    chord = Row(container_id(CHORD, call.group_id), CHORD, name, own.user_id, is_container=True)
+    header = Row(call.group_id, GROUP, name, own.user_id, is_container=True, parent=chord.task_id)
+    member.parent = header.task_id
+    rows = [chord, header, member]
+    plan_ = Plan(rows, parent=header.task_id)
+    for signature, description in _tracked_signatures([call.chord], describe, prefixed=True):
+        body_id = signature["options"]["task_id"]
+        rows.append(
+            Row(body_id, signature["task"], description.name, description.user_id, description.total_steps,
+                parent=chord.task_id)
+        )
+        plan_.stamps.append((signature, chord.task_id))
+    return plan_
+
+
+def _tracked_signatures(
+    signatures: Sequence[dict[str, Any]], describe: Describe, *, prefixed: bool
+) -> list[tuple[dict[str, Any], Description]]:
+    """The plain task signatures among ``signatures`` that name tracked tasks, with their descriptions."""
+    found = []
+    for signature in signatures:
+        if signature.get("subtask_type") or not (signature.get("options") or {}).get("task_id"):
+            continue  # a nested group or chord is recorded when Celery applies it
+        description = describe(
+            signature["task"],
+            signature.get("args") or (),
+            signature.get("kwargs") or {},
+            prefixed and not signature.get("immutable"),
+        )
+        if description is not None:
+            found.append((signature, description))
+    return found
+
+
+def _container_name(members: Sequence[Description]) -> str:
+    """Containers are named by their first member's ``user_task_name``, else by their first member."""
+    for description in members:
+        if description.user_task_name:
+            return description.user_task_name
+    return members[0].name
+
+
+def stamp(signature: dict[str, Any], parent: str) -> None:
+    """Mark an embedded signature as recorded, under ``parent``, for when Celery sends it later."""
+    options = signature.setdefault("options", {})
+    options["headers"] = {**(options.get("headers") or {}), PARENT_HEADER: parent}

@@ -1,0 +1,60 @@
+"""System checks that report misconfiguration at start-up rather than deep inside a task or request."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings as django_settings
+from django.core.checks import Error, Tags, register
+from django.core.files.storage import InvalidStorageError
+from django.utils.module_loading import import_string
+
+from .conf import ARTIFACT_STORAGE_ALIAS, settings
+
+
+@register(Tags.compatibility)
+def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error]:
+    errors = []
+    max_age = settings.USER_TASKS_MAX_AGE
+    if not isinstance(max_age, timedelta) or max_age <= timedelta(0):
+        errors.append(
+            Error(
+                "USER_TASKS_MAX_AGE must be a positive datetime.timedelta.",
+                hint=f"It is {max_age!r}; for example use timedelta(days=30).",
+                id="user_tasks.E001",
+            )
+        )
+    import_path = settings.USER_TASKS_ARTIFACT_STORAGE
+    storages_setting = getattr(django_settings, "STORAGES", {})
+    if import_path and ARTIFACT_STORAGE_ALIAS not in storages_setting:
+        try:
+            import_string(import_path)
+        except ImportError as error:
+            errors.append(
+                Error(
+                    f"USER_TASKS_ARTIFACT_STORAGE {import_path!r} cannot be imported: {error}",
+                    hint="Give the dotted path of a storage class, or configure STORAGES['user_task_artifacts'].",
+                    id="user_tasks.E002",
+                )
+            )
+    if ARTIFACT_STORAGE_ALIAS in storages_setting:
+        try:
+            settings.artifact_storage()
+        except (ImportError, InvalidStorageError) as error:
+            errors.append(
+                Error(
+                    f"STORAGES['{ARTIFACT_STORAGE_ALIAS}'] cannot be loaded: {error}",
+                    id="user_tasks.E003",
+                )
+            )
+    batch = settings.USER_TASKS_PURGE_BATCH_SIZE
+    if not isinstance(batch, int) or isinstance(batch, bool) or batch < 1:
+        errors.append(
+            Error(
+                "USER_TASKS_PURGE_BATCH_SIZE must be a positive integer.",
+                hint=f"It is {batch!r}.",
+                id="user_tasks.E004",
+            )
+        )
+    return errors

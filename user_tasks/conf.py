@@ -1,0 +1,77 @@
+"""Every ``USER_TASKS_*`` setting, its default, and its documentation, read at use time."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings as django_settings
+from django.core.files.storage import Storage, default_storage, storages
+from django.utils.module_loading import import_string
+
+#: The ``STORAGES`` alias we look for before falling back to the other settings.
+ARTIFACT_STORAGE_ALIAS = "user_task_artifacts"
+
+
+class Settings:
+    """The app's settings; each property reads Django's settings when it is used.
+
+    Reading at use time (never at import time) is what makes ``override_settings``
+    work in tests and lets a project change a setting without restarting imports.
+    """
+
+    @property
+    def USER_TASKS_MAX_AGE(self) -> timedelta:  # noqa: N802 - named like the setting
+        """How old (from creation) a status may grow before ``purge_old_user_tasks`` deletes it.
+
+        Default: 30 days.
+        """
+        return getattr(django_settings, "USER_TASKS_MAX_AGE", timedelta(days=30))
+
+    @property
+    def USER_TASKS_ARTIFACT_STORAGE(self) -> str | None:  # noqa: N802
+        """Import path of the storage class for artifact files, or ``None``.
+
+        ``STORAGES['user_task_artifacts']`` takes precedence when present; without
+        either, Django's default storage is used. Default: ``None``.
+        """
+        return getattr(django_settings, "USER_TASKS_ARTIFACT_STORAGE", None)
+
+    @property
+    def USER_TASKS_STATUS_FILTERS(self) -> tuple[Any, ...]:  # noqa: N802
+        """Filter backends (classes or import paths) applied to status lists in the REST API.
+
+        Default: ``(user_tasks.filters.StatusFilterBackend,)``.
+        """
+        return tuple(getattr(django_settings, "USER_TASKS_STATUS_FILTERS", ("user_tasks.filters.StatusFilterBackend",)))
+
+    @property
+    def USER_TASKS_ARTIFACT_FILTERS(self) -> tuple[Any, ...]:  # noqa: N802
+        """Filter backends (classes or import paths) applied to artifact lists in the REST API.
+
+        Default: ``(user_tasks.filters.ArtifactFilterBackend,)``.
+        """
+        return tuple(
+            getattr(django_settings, "USER_TASKS_ARTIFACT_FILTERS", ("user_tasks.filters.ArtifactFilterBackend",))
+        )
+
+    @property
+    def USER_TASKS_PURGE_BATCH_SIZE(self) -> int:  # noqa: N802
+        """How many statuses ``purge_old_user_tasks`` deletes per batch; bounds its memory use.
+
+        Default: 1000.
+        """
+        return getattr(django_settings, "USER_TASKS_PURGE_BATCH_SIZE", 1000)
+
+    def artifact_storage(self) -> Storage:
+        """Resolve the storage for artifact files now, from the settings as they are now."""
+        configured = getattr(django_settings, "STORAGES", {})
+        if ARTIFACT_STORAGE_ALIAS in configured:
+            return storages[ARTIFACT_STORAGE_ALIAS]
+        import_path = self.USER_TASKS_ARTIFACT_STORAGE
+        if import_path:
+            return import_string(import_path)()
+        return default_storage
+
+
+settings = Settings()

@@ -1,0 +1,481 @@
+"""The user-facing record of a task (``UserTaskStatus``) and its output (``UserTaskArtifact``).
+
+Every state change is one conditional ``UPDATE`` whose row count says whether it
+applied, so concurrent workers never lose an update and never read-modify-write.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections import defaultdict
+from contextlib import nullcontext
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from django.conf import settings as django_settings
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
+from django.db import connections, models, router, transaction
+from django.db.models import F, Q
+from django.db.models.constants import OnConflict
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from . import user_task_stopped
+from .canvas import GROUP, Row
+from .exceptions import TaskCanceledException
+from .storage import artifact_storage
+
+logger = logging.getLogger(__name__)
+
+
+class State(models.TextChoices):
+    """The built-in states of a task; ``set_state()`` may also store custom ones."""
+
+    PENDING = "Pending", _("Pending")
+    """Sent, not yet picked up by a worker."""
+    IN_PROGRESS = "In Progress", _("In Progress")
+    """A worker is running it."""
+    SUCCEEDED = "Succeeded", _("Succeeded")
+    """Finished normally; final."""
+    FAILED = "Failed", _("Failed")
+    """Ended with an error (see its 'Error' artifacts); final."""
+    CANCELED = "Canceled", _("Canceled")
+    """Stopped at its user's request; final."""
+    RETRYING = "Retrying", _("Retrying")
+    """Hit a problem and waits to be tried again."""
+
+
+#: The states a status never leaves.
+FINAL_STATES = (State.SUCCEEDED, State.FAILED, State.CANCELED)
+
+
+class UserTaskStatusQuerySet(models.QuerySet["UserTaskStatus"]):
+    """Queries and bulk state changes; each change is one ``UPDATE`` returning how many rows it moved."""
+
+    def unfinished(self) -> UserTaskStatusQuerySet:
+        return self.exclude(state__in=FINAL_STATES)
+
+    def finished(self) -> UserTaskStatusQuerySet:
+        return self.filter(state__in=FINAL_STATES)
+
+    def change(self, **values: Any) -> int:
+        """Update the rows and their ``modified`` time in one statement."""
+        return self.update(modified=timezone.now(), **values)
+
+    def mark_started(self) -> int:
+        """Tasks that have not finished become In Progress (a redelivered task starts again)."""
+        return self.unfinished().change(state=State.IN_PROGRESS)
+
+    def mark_succeeded(self) -> int:
+        """Unfinished rows succeed, their progress complete."""
+        return self.unfinished().change(state=State.SUCCEEDED, completed_steps=F("total_steps"))
+
+    def mark_failed(self) -> int:
+        return self.unfinished().change(state=State.FAILED)
+
+    def mark_canceled(self) -> int:
+        return self.unfinished().change(state=State.CANCELED)
+
+    def mark_retrying(self) -> int:
+        return self.unfinished().change(state=State.RETRYING, attempts=F("attempts") + 1)
+
+    def create_planned(self, rows: Sequence[Row], own: str) -> set[str]:
+        """Insert the rows a send planned (containers first), skipping those recorded already.
+
+        Each row is one ``INSERT … SELECT … FROM user WHERE pk = %s``: the owner is
+        checked by the insert itself, with no lookup before it. The steps of newly
+        inserted tasks are added to the containers above them. ``own`` is the task
+        id of the call being sent: if its row is neither inserted nor already there,
+        its user does not exist, and ``TypeError`` undoes the whole send.
+        """
+        alias = router.db_for_write(UserTaskStatus)
+        parents = {row.task_id: row.parent for row in rows}
+        added: dict[str, int] = defaultdict(int)
+        inserted = set()
+        # A lone row needs no transaction (nor the savepoint statements it would cost).
+        with transaction.atomic(using=alias) if len(rows) > 1 else nullcontext():
+            for row in rows:
+                if not _insert_status(alias, row):
+                    continue
+                inserted.add(row.task_id)
+                parent = row.parent
+                while parent is not None and not row.is_container:
+                    added[parent] += row.total_steps
+                    parent = parents.get(parent)
+            if own not in inserted and not self.using(alias).filter(task_id=own).exists():
+                owner = next(row.user_id for row in rows if row.task_id == own)
+                raise TypeError(f"user_id={owner!r} does not name an existing user")
+            for task_id, steps in added.items():
+                if steps:
+                    self.using(alias).filter(task_id=task_id).change(total_steps=F("total_steps") + steps)
+        return inserted
+
+    def purge(self, batch_size: int) -> int:
+        """Delete these statuses with their artifacts and files, ``batch_size`` at a time.
+
+        Fetching ids a batch at a time keeps memory bounded however many rows match;
+        children and artifacts go by cascade, files by ``remove_artifact_file``.
+        """
+        deleted = 0
+        while ids := list(self.values_list("pk", flat=True)[:batch_size]):
+            with transaction.atomic(using=self.db):
+                _, per_model = UserTaskStatus.objects.using(self.db).filter(pk__in=ids).delete()
+            deleted += per_model.get(UserTaskStatus._meta.label, 0)
+        return deleted
+
+
+def _insert_status(alias: str, row: Row) -> bool:
+    """One ``INSERT … SELECT`` of a status row, which the presence of its user's row gates."""
+    connection = connections[alias]
+    status_meta = UserTaskStatus._meta
+    user_meta = status_meta.get_field("user").related_model._meta  # type: ignore[union-attr]
+    now = timezone.now()
+    values: dict[str, Any] = {
+        "uuid": uuid.uuid4(),
+        "created": now,
+        "modified": now,
+        "state": State.PENDING,
+        "completed_steps": 0,
+        "attempts": 1,
+        "is_container": row.is_container,
+        "task_id": row.task_id,
+        "task_class": row.task_class[:128],
+        "name": row.name[:255],
+        "total_steps": row.total_steps,
+    }
+    parent_task_id = row.parent
+    columns, placeholders, params = [], [], []
+    for name, value in values.items():
+        field = status_meta.get_field(name)
+        columns.append(connection.ops.quote_name(field.column))
+        placeholders.append("%s")
+        params.append(field.get_db_prep_save(value, connection))
+    if parent_task_id is not None:
+        columns.append(connection.ops.quote_name("parent_id"))
+        placeholders.append(f"(SELECT id FROM {connection.ops.quote_name(status_meta.db_table)} WHERE task_id = %s)")
+        params.append(parent_task_id)
+    user_pk = user_meta.pk
+    columns.append(connection.ops.quote_name("user_id"))
+    placeholders.append(connection.ops.quote_name(user_pk.column))
+    sql = (
+        f"{connection.ops.insert_statement(on_conflict=OnConflict.IGNORE)} "
+        f"{connection.ops.quote_name(status_meta.db_table)} ({', '.join(columns)}) "
+        f"SELECT {', '.join(placeholders)} FROM {connection.ops.quote_name(user_meta.db_table)} "
+        f"WHERE {connection.ops.quote_name(user_pk.column)} = %s "
+        f"{connection.ops.on_conflict_suffix_sql([], OnConflict.IGNORE, [], [])}"
+    )
+    try:
+        params.append(user_pk.get_db_prep_value(user_pk.to_python(row.user_id), connection))
+    except (TypeError, ValueError, ValidationError):
+        raise TypeError(f"user_id={row.user_id!r} is not a valid user id") from None
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount == 1
+
+
+class TimeStamped(models.Model):
+    """``created`` and ``modified`` times, the latter refreshed by every save."""
+
+    created = models.DateTimeField(default=timezone.now, editable=False, verbose_name=_("created"))
+    modified = models.DateTimeField(default=timezone.now, editable=False, verbose_name=_("modified"))
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.modified = timezone.now()
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None:
+            kwargs["update_fields"] = {*update_fields, "modified"}
+        super().save(*args, **kwargs)
+
+
+class UserTaskStatus(TimeStamped):
+    """The current state of one asynchronous task (or group of tasks) a user started."""
+
+    PENDING = State.PENDING.value
+    IN_PROGRESS = State.IN_PROGRESS.value
+    SUCCEEDED = State.SUCCEEDED.value
+    FAILED = State.FAILED.value
+    CANCELED = State.CANCELED.value
+    RETRYING = State.RETRYING.value
+
+    #: Translated labels of the built-in states; custom states show as stored.
+    STATE_TRANSLATIONS: ClassVar[dict[str, Any]] = dict(State.choices)
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False, help_text=_("Unique ID for use in APIs"))
+    user = models.ForeignKey(
+        django_settings.AUTH_USER_MODEL, on_delete=models.CASCADE, help_text=_("The user who triggered the task")
+    )
+    # Celery's own ids are 36 characters; callers may choose longer ones.
+    task_id = models.CharField(max_length=128, unique=True, db_index=True, help_text=_("UUID of the associated Celery task"))
+    parent = models.ForeignKey(
+        "self",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        default=None,
+        help_text=_("Status of the containing task grouping (if any)"),
+    )
+    is_container = models.BooleanField(
+        default=False, help_text=_("True if this status corresponds to a container of multiple tasks")
+    )
+    task_class = models.CharField(max_length=128, help_text=_("Fully qualified class name of the task being performed"))
+    name = models.CharField(max_length=255, help_text=_("A name for this task which the triggering user will understand"))
+    # No ``choices``: set_state() stores custom, task-defined states too.
+    state = models.CharField(max_length=128, default=State.PENDING)
+    completed_steps = models.PositiveBigIntegerField(default=0)
+    total_steps = models.PositiveBigIntegerField()
+    attempts = models.PositiveSmallIntegerField(default=1, help_text=_("How many times has execution been attempted?"))
+
+    objects = UserTaskStatusQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("user task status")
+        verbose_name_plural = _("user task statuses")
+        indexes = [
+            models.Index(fields=["user", "-created"], name="user_tasks_owner_newest_idx"),
+            models.Index(fields=["state", "modified"], name="user_tasks_state_modified_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"<UserTaskStatus: {self.name}>"
+
+    @property
+    def state_text(self) -> str:
+        """The state in the current user's language (custom states as stored)."""
+        return str(self.STATE_TRANSLATIONS.get(self.state, self.state))
+
+    @property
+    def is_finished(self) -> bool:
+        return self.state in FINAL_STATES
+
+    @property
+    def children(self) -> UserTaskStatusQuerySet:
+        """The statuses directly inside this container (``usertaskstatus_set`` is kept for 4.0 code)."""
+        return self.usertaskstatus_set.all()  # type: ignore[attr-defined]
+
+    # -- state changes ---------------------------------------------------------------
+
+    def start(self) -> None:
+        """Mark the task running (a worker picked it up); its containers start with it.
+
+        Raises ``TaskCanceledException`` if the task was canceled before it started.
+        """
+        if self.is_container:
+            applied = self._change(Q(state__in=(State.PENDING, State.RETRYING)), state=State.IN_PROGRESS)
+        else:
+            applied = self._apply(self._row().mark_started(), state=State.IN_PROGRESS)
+            if not applied:
+                self._raise_if_canceled()
+        if applied and self.parent is not None:
+            self.parent.start()
+
+    def increment_completed_steps(self, steps: int = 1) -> None:
+        """Record progress here and in every container above; raise if the task was canceled.
+
+        Call it often enough for a useful progress bar, not so often that it
+        burdens the database: each call is one ``UPDATE`` (plus one per container).
+        """
+        _check_steps(steps)
+        condition = Q() if self.is_container else ~Q(state=State.CANCELED)
+        if not self._change(condition, completed_steps=F("completed_steps") + steps):
+            self._raise_if_canceled()
+            return
+        self.completed_steps += steps
+        if self.parent is not None:
+            self.parent.increment_completed_steps(steps)
+
+    def increment_total_steps(self, steps: int) -> None:
+        """Grow the amount of work announced, here and in every container above."""
+        _check_steps(steps)
+        self._change(Q(), total_steps=F("total_steps") + steps)
+        self.total_steps += steps
+        if self.parent is not None:
+            self.parent.increment_total_steps(steps)
+
+    def cancel(self, *, revoke: bool = True) -> None:
+        """Cancel the task: revoke it if it has not started, stop it at its next progress call if it has.
+
+        A container cancels its children. A finished task keeps its state.
+        ``revoke=False`` skips asking the workers, for a task they dropped already.
+        """
+        if revoke and not self.is_container and self.state in (State.PENDING, State.RETRYING):
+            _revoke(self.task_id)
+        if not self._apply(self._row().mark_canceled(), state=State.CANCELED):
+            self.refresh_from_db(fields=["state", "modified"])
+            return
+        if self.is_container:
+            for child in self.children.unfinished():
+                child.cancel(revoke=revoke)
+        self.notify_stopped()
+        if self.parent is not None:
+            self.parent._child_finished()
+
+    def fail(self, message: str) -> None:
+        """Mark the task Failed, keeping ``message`` as an artifact named 'Error'; its containers fail too."""
+        if not self._apply(self._row().mark_failed(), state=State.FAILED):
+            return
+        UserTaskArtifact.objects.create(status=self, name="Error", text=message)
+        if self.is_container:
+            self._cancel_unstarted_children()
+        if self.parent is not None:
+            self.parent.fail(message)
+        self.notify_stopped()
+
+    def retry(self) -> None:
+        """Record a failed attempt that Celery will try again; containers are unaffected."""
+        if self._apply(self._row().mark_retrying(), state=State.RETRYING):
+            self.attempts += 1
+
+    def set_name(self, name: str) -> None:
+        """Rename this status and every container above it."""
+        self._change(Q(), name=name)
+        if self.parent is not None:
+            self.parent.set_name(name)
+
+    def set_state(self, custom_state: str) -> None:
+        """Show a custom in-progress state such as 'Sending e-mails'; chains and chords show it too.
+
+        Members of a group keep theirs to themselves: their siblings run alongside.
+        """
+        if not self._change(~Q(state__in=FINAL_STATES), state=custom_state):
+            self._raise_if_canceled()
+            return
+        if self.parent is not None and self.parent.task_class != GROUP:
+            self.parent.set_state(custom_state)
+
+    def succeed(self) -> None:
+        """Mark the task Succeeded with all its steps done; a container succeeds once all its children have."""
+        remaining = self.total_steps - self.completed_steps
+        if not self._apply(self._row().mark_succeeded(), state=State.SUCCEEDED):
+            return
+        self.completed_steps = self.total_steps
+        if self.parent is not None:
+            if remaining > 0:
+                self.parent.increment_completed_steps(remaining)
+            self.parent._child_finished()
+        self.notify_stopped()
+
+    # -- helpers -----------------------------------------------------------------------
+
+    def _child_finished(self) -> None:
+        """A child reached a final state: end this container once the outcome is known.
+
+        A failed child has already failed it. Once every child has succeeded, it
+        succeeds; a canceled child cancels a chain or chord at once (the tasks after
+        it will never run) and a group once its other children are done.
+        """
+        if self.is_finished:
+            return
+        children = self.children.all()
+        if not children.exclude(state=State.SUCCEEDED).exists():
+            self.succeed()
+        elif children.filter(state=State.CANCELED).exists() and (
+            self.task_class != GROUP or not children.unfinished().exists()
+        ):
+            self.cancel(revoke=False)
+
+    def _cancel_unstarted_children(self) -> None:
+        """Tasks of a failed chain or chord that were never sent will never run: cancel them."""
+        if self.task_class != GROUP:
+            self.children.filter(state=State.PENDING, is_container=False).mark_canceled()
+
+    def _row(self) -> UserTaskStatusQuerySet:
+        return type(self).objects.filter(pk=self.pk)
+
+    def _apply(self, count: int, **values: Any) -> bool:
+        """Mirror in memory a change that ``count`` says applied to this row."""
+        if count:
+            self.modified = timezone.now()
+            for name, value in values.items():
+                setattr(self, name, value)
+        return bool(count)
+
+    def _change(self, condition: Q, **values: Any) -> bool:
+        """Apply ``values`` to this row if ``condition`` holds there; mirror plain values in memory."""
+        count = self._row().filter(condition).change(**values)
+        return self._apply(count, **{k: v for k, v in values.items() if not hasattr(v, "resolve_expression")})
+
+    def _raise_if_canceled(self) -> None:
+        """After a change that did not apply: find out why, and stop the task if it was canceled.
+
+        A status deleted while its task runs counts as canceled: its user asked it gone.
+        """
+        try:
+            self.refresh_from_db(fields=["state", "modified"])
+        except UserTaskStatus.DoesNotExist:
+            raise TaskCanceledException(f"The status of task {self.task_id} was deleted") from None
+        if self.state == State.CANCELED and not self.is_container:
+            raise TaskCanceledException(f"Task {self.task_id} was canceled")
+
+    def notify_stopped(self) -> None:
+        """Send ``user_task_stopped``; only the change that made the state final calls it, hence once."""
+        for receiver, response in user_task_stopped.send_robust(sender=UserTaskStatus, status=self):
+            if isinstance(response, Exception):
+                logger.error("user_task_stopped receiver %r raised", receiver, exc_info=response)
+
+
+def _check_steps(steps: int) -> None:
+    if not isinstance(steps, int) or isinstance(steps, bool) or steps < 0:
+        raise ValueError(f"steps must be a non-negative integer, not {steps!r}")
+
+
+def _revoke(task_id: str) -> None:
+    """Ask Celery's workers to drop a queued task; imported here so the models never load Celery's app."""
+    from celery import current_app
+
+    current_app.control.revoke(task_id)
+
+
+class UserTaskArtifact(TimeStamped):
+    """Output of a task for its user: a file, a URL, or text (an error message is one too)."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False, help_text=_("Unique ID for use in APIs"))
+    status = models.ForeignKey(UserTaskStatus, on_delete=models.CASCADE, related_name="artifacts")
+    name = models.CharField(
+        max_length=255,
+        default="Output",
+        help_text=_("Distinguishes between multiple artifact types for the same task"),
+    )
+    file = models.FileField(null=True, blank=True, storage=artifact_storage, upload_to="user_tasks/%Y/%m/%d/")
+    url = models.TextField(blank=True, validators=[URLValidator()])
+    text = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name = _("user task artifact")
+        verbose_name_plural = _("user task artifacts")
+
+    def __str__(self) -> str:
+        if self.file:
+            content = self.file.name
+        elif self.url:
+            content = self.url
+        elif len(self.text) > 50:
+            content = self.text[:47] + "..."
+        else:
+            content = self.text
+        return f"<UserTaskArtifact: ({self.name}) {content}>"
+
+
+@receiver(post_delete, sender=UserTaskArtifact, dispatch_uid="user_tasks.remove_artifact_file")
+def remove_artifact_file(sender: type[UserTaskArtifact], instance: UserTaskArtifact, **kwargs: Any) -> None:
+    """Remove an artifact's file from storage once the deletion of its row is committed.
+
+    Covers every way a row goes (admin, API, purge, a cascade from its status or user),
+    and never removes a file whose row survives a rolled-back transaction.
+    """
+    if instance.file:
+        name, storage = instance.file.name, instance.file.storage
+        transaction.on_commit(lambda: _delete_file(storage, name), using=kwargs.get("using"))
+
+
+def _delete_file(storage: Any, name: str) -> None:
+    try:
+        storage.delete(name)
+    except OSError:
+        logger.warning("Could not remove artifact file %s", name, exc_info=True)

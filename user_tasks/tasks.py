@@ -1,0 +1,230 @@
+"""What a task author touches: ``UserTaskMixin`` / ``UserTask``, and the purge task."""
+
+from __future__ import annotations
+
+import contextvars
+import inspect
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from celery import Task, current_app, shared_task
+from django.utils import timezone
+
+from . import canvas, user_task_stopped
+from .conf import settings
+from .exceptions import TaskCanceledException
+from .models import UserTaskStatus, UserTaskStatusQuerySet
+
+logger = logging.getLogger(__name__)
+
+#: Stands for the result Celery puts in front of a chain member's arguments.
+PREVIOUS_RESULT = object()
+
+#: Set while ``UserTaskMixin.apply_async`` runs, so the send receiver may veto the publish.
+_veto_armed: contextvars.ContextVar[bool] = contextvars.ContextVar("user_tasks_veto_armed", default=False)
+
+
+class SendRefused(BaseException):  # noqa: N818 - not an error class users catch
+    """Carries a refused send (no or unknown ``user_id``) out of Celery's publish.
+
+    Celery's signal dispatcher logs and swallows every ``Exception`` a receiver
+    raises, so a receiver cannot stop a publish with one. This ``BaseException``
+    passes through; ``apply_async``, which armed the veto, turns it into the
+    ``TypeError`` the caller sees. Nothing else ever receives it.
+    """
+
+
+class UserTaskMixin:
+    """Makes a Celery task tracked: every call needs a ``user_id`` and gets a ``UserTaskStatus``.
+
+    Override :meth:`generate_name` and :meth:`calculate_total_steps` to give users a
+    meaningful name and progress bar; call ``self.status.increment_completed_steps()``
+    from a bound task (``bind=True``) as work gets done.
+    """
+
+    request: Any
+    name: str
+
+    @classmethod
+    def generate_name(cls, arguments_dict: dict[str, Any]) -> str:
+        """The name a user sees for a call with these arguments; the task's class name by default."""
+        return cls.__name__.rsplit(".", maxsplit=1)[-1]
+
+    @staticmethod
+    def calculate_total_steps(arguments_dict: dict[str, Any]) -> int:
+        """How many steps a call with these arguments performs; 1 (the whole task) by default."""
+        return 1
+
+    @classmethod
+    def arguments_as_dict(cls, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """The call's arguments by parameter name, however they were passed.
+
+        Extra positional arguments are under the name of the ``*args`` parameter.
+        """
+        run = inspect.getattr_static(cls, "run")
+        if isinstance(run, staticmethod):  # an unbound function task: no ``self``
+            return inspect.getcallargs(run.__func__, *args, **kwargs)
+        return inspect.getcallargs(run, None, *args, **kwargs)
+
+    @classmethod
+    def describe_call(cls, args: Sequence[Any], kwargs: Mapping[str, Any], *, prefixed: bool = False) -> canvas.Description:
+        """Name, steps and owner of one call; ``TypeError`` when it names no ``user_id``."""
+        arguments = cls.arguments_as_dict(*((PREVIOUS_RESULT,) if prefixed else ()), *args, **kwargs)
+        if arguments.get("user_id") is None:
+            raise TypeError(f"{cls.__name__} must be called with a user_id argument (positional or keyword)")
+        return canvas.Description(
+            user_id=arguments["user_id"],
+            name=str(cls.generate_name(arguments))[:255],
+            total_steps=cls.calculate_total_steps(arguments),
+            user_task_name=kwargs.get("user_task_name") or None,
+        )
+
+    @property
+    def status(self) -> UserTaskStatus:
+        """The status of the running call, read once (with its containers) and kept for the run."""
+        request = self.request
+        status = getattr(request, "user_task_status", None)
+        if status is None:
+            status = UserTaskStatus.objects.select_related("parent__parent").get(task_id=request.id)
+            request.user_task_status = status
+        return status
+
+    # -- sending ---------------------------------------------------------------------
+
+    def apply_async(self, args: Any = None, kwargs: Any = None, *more: Any, **options: Any) -> Any:
+        """Send the task; a call without a valid ``user_id`` raises ``TypeError`` and sends nothing."""
+        token = _veto_armed.set(True)
+        try:
+            return super().apply_async(args, kwargs, *more, **options)  # type: ignore[misc]
+        except SendRefused as refusal:
+            raise TypeError(str(refusal)) from None
+        finally:
+            _veto_armed.reset(token)
+
+    def apply(self, args: Any = None, kwargs: Any = None, *more: Any, **options: Any) -> Any:
+        """Run the task here and now (eagerly), tracked like a sent one."""
+        if not options.get("retries"):
+            task_id = options.get("task_id") or _new_task_id()
+            call = canvas.Call(self.name, task_id, args or (), kwargs or {})
+            record_call(self, call)
+            options["task_id"] = task_id
+            options["headers"] = {**(options.get("headers") or {}), canvas.PARENT_HEADER: ""}
+        return super().apply(args, kwargs, *more, **options)  # type: ignore[misc]
+
+    # -- running: called by Celery and by our receivers ------------------------------
+
+    def before_start(self, task_id: str, args: Any, kwargs: Any) -> None:
+        """Mark the status In Progress; a task canceled before it started stops here."""
+        super_hook = getattr(super(), "before_start", None)
+        if super_hook is not None:
+            super_hook(task_id, args, kwargs)
+        own_row = self._own_row()
+        if own_row is not None and own_row.mark_started():
+            return
+        status = self._status_if_tracked()
+        if status is not None:
+            status.start()
+
+    def user_task_succeeded(self) -> None:
+        own_row = self._own_row()
+        if own_row is not None:
+            if own_row.mark_succeeded() and user_task_stopped.has_listeners(UserTaskStatus):
+                self.status.notify_stopped()
+            return
+        status = self._status_if_tracked()
+        if status is not None:
+            status.succeed()
+
+    def user_task_failed(self, exception: BaseException) -> None:
+        status = self._status_if_tracked()
+        if status is None:
+            return
+        if isinstance(exception, TaskCanceledException):
+            status.cancel(revoke=False)
+        else:
+            # The message only: users read it; the traceback is for the logs.
+            status.fail(str(exception) or type(exception).__name__)
+
+    def user_task_retrying(self) -> None:
+        status = self._status_if_tracked()
+        if status is not None:
+            status.retry()
+
+    def _own_row(self) -> UserTaskStatusQuerySet | None:
+        """This call's row as a query, when the message says it has no container and it is not loaded.
+
+        Changing it by ``task_id`` then costs one ``UPDATE`` and no read, which keeps a
+        plain task's whole life at three statements.
+        """
+        request = self.request
+        if getattr(request, "user_task_status", None) is not None or _parent_header(request) != "":
+            return None
+        return UserTaskStatus.objects.filter(task_id=request.id)
+
+    def _status_if_tracked(self) -> UserTaskStatus | None:
+        """The status, or ``None`` (with a warning) for a call that was sent without one."""
+        try:
+            return self.status
+        except UserTaskStatus.DoesNotExist:
+            logger.warning("Task %s[%s] has no status; it runs untracked", self.name, self.request.id)
+            return None
+
+
+class UserTask(UserTaskMixin, Task):  # type: ignore[misc]
+    """Abstract base class for tracked tasks: ``@app.task(base=UserTask, bind=True)``."""
+
+    abstract = True
+
+
+def _parent_header(request: Any) -> str | None:
+    """The container named by the message (``""`` for none), or ``None`` if it does not say."""
+    value = getattr(request, canvas.PARENT_HEADER, None)
+    if value is None:
+        value = (getattr(request, "headers", None) or {}).get(canvas.PARENT_HEADER)
+    return value
+
+
+def _new_task_id() -> str:
+    from celery.utils import uuid
+
+    return uuid()
+
+
+def tracked_task(name: str) -> UserTaskMixin | None:
+    """The registered task called ``name`` if it is tracked; a dictionary lookup, no query."""
+    task = current_app.tasks.get(name)
+    return task if isinstance(task, UserTaskMixin) else None
+
+
+def describe(name: str, args: Sequence[Any], kwargs: Mapping[str, Any], prefixed: bool) -> canvas.Description | None:
+    task = tracked_task(name)
+    return None if task is None else task.describe_call(args, kwargs, prefixed=prefixed)
+
+
+def record_call(task: UserTaskMixin, call: canvas.Call) -> str | None:
+    """Create the status rows for the first send of ``call``; return its container's task id."""
+    own = task.describe_call(call.args, call.kwargs)
+    plan = canvas.plan(call, own, describe)
+    UserTaskStatus.objects.create_planned(plan.rows, own=call.task_id)
+    for signature, parent in plan.stamps:
+        canvas.stamp(signature, parent)
+    return plan.parent
+
+
+def refuse(error: TypeError) -> None:
+    """Stop the publish of a call we cannot track, if ``apply_async`` is there to report it."""
+    if _veto_armed.get():
+        raise SendRefused(str(error))
+    logger.error("Task sent without a valid user_id is not tracked: %s", error)
+
+
+@shared_task(name="user_tasks.tasks.purge_old_user_tasks")
+def purge_old_user_tasks() -> int:
+    """Delete statuses (with their artifacts and files) created more than ``USER_TASKS_MAX_AGE`` ago.
+
+    Meant to run on a schedule (Celery beat); works in batches of
+    ``USER_TASKS_PURGE_BATCH_SIZE``. Returns how many statuses it deleted.
+    """
+    limit = timezone.now() - settings.USER_TASKS_MAX_AGE
+    return UserTaskStatus.objects.filter(created__lt=limit).purge(settings.USER_TASKS_PURGE_BATCH_SIZE)
