@@ -1,0 +1,60 @@
+# Developer commands. The two a newcomer needs are `make demo` and `make test`;
+# each creates the virtualenv .venv/ and installs what it needs first.
+
+PYTHON ?= python3
+VENV := .venv
+VENV_PYTHON := $(VENV)/bin/python
+PIP := $(VENV_PYTHON) -m pip install --quiet --disable-pip-version-check
+# Stamp files: a set of requirements is reinstalled whenever it (or the packaging) changes.
+PACKAGING := setup.py pyproject.toml
+TEST_STAMP := $(VENV)/.installed-test
+DEMO_STAMP := $(VENV)/.installed-demo
+DOCS_STAMP := $(VENV)/.installed-docs
+
+.DEFAULT_GOAL := help
+.PHONY: help venv test demo quality docs clean
+
+help: ## List the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+venv: $(TEST_STAMP) ## Create .venv with the test and quality requirements and the package (editable)
+
+# Debian's python3 ships `venv` without `ensurepip` unless python3-venv is installed.
+$(VENV_PYTHON):
+	@if ! $(PYTHON) -m venv --help >/dev/null 2>&1 || ! $(PYTHON) -c 'import ensurepip' >/dev/null 2>&1; then \
+		echo "$(PYTHON) cannot create virtualenvs: installing the Debian package python3-venv"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update && $$SUDO apt-get install -y python3-venv; \
+	fi
+	$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); exit 1; }
+
+$(TEST_STAMP): requirements/test.txt $(PACKAGING) | $(VENV_PYTHON)
+	$(PIP) -r requirements/test.txt -e .
+	@touch $@
+
+$(DEMO_STAMP): requirements/demo.txt $(PACKAGING) | $(VENV_PYTHON)
+	$(PIP) -r requirements/demo.txt -e .
+	@touch $@
+
+$(DOCS_STAMP): requirements/docs.txt | $(VENV_PYTHON)
+	$(PIP) -r requirements/docs.txt
+	@touch $@
+
+test: venv ## Run the whole test suite with a coverage report
+	$(VENV_PYTHON) -m pytest --cov --cov-report=term-missing $(PYTEST_ARGS)
+
+demo: $(DEMO_STAMP) ## Run the demo: worker, one demo task, admin at http://127.0.0.1:8000/admin/ (demo/demo)
+	$(VENV_PYTHON) manage.py demo
+
+quality: venv ## Lint, check formatting, type-check the package
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+docs: $(DOCS_STAMP) ## Build the HTML documentation into docs/_build/html (warnings are errors)
+	$(VENV_PYTHON) -m sphinx -W -b html docs docs/_build/html
+
+clean: ## Remove the virtualenv, demo data and build and test leftovers
+	rm -rf $(VENV) var build dist *.egg-info .tox docs/_build htmlcov .coverage coverage.xml \
+		.pytest_cache .mypy_cache .ruff_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
