@@ -1,0 +1,96 @@
+"""``manage.py demo``: set up the demo database, start a Celery worker, send a task, serve the admin."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+
+DEMO_USERNAME = DEMO_PASSWORD = "demo"
+
+
+class Command(BaseCommand):
+    help = (
+        "Run the demo: migrate, create the superuser demo/demo, start a Celery worker, "
+        "send one tracked export task, and serve the site until interrupted (Ctrl+C)."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "addrport", nargs="?", default="127.0.0.1:8000", help="Address and port to serve (127.0.0.1:8000)."
+        )
+        parser.add_argument("--no-task", action="store_true", help="Do not send the demo export task at start.")
+
+    def handle(self, *args: Any, addrport: str, no_task: bool, **options: Any) -> None:
+        call_command("migrate", interactive=False, verbosity=0)
+        self.stdout.write("Database migrated.")
+        self.ensure_demo_user()
+
+        log_path = settings.VAR_DIR / "worker.log"
+        worker = self.start_worker(log_path)
+        # SIGTERM (e.g. from a process manager) ends the demo as Ctrl+C does, worker included.
+        signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+        try:
+            if not no_task:
+                self.send_demo_task()
+            host = addrport if ":" in addrport else f"127.0.0.1:{addrport}"
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"\nDemo running. Open http://{host}/admin/user_tasks/usertaskstatus/ "
+                    f"and log in as {DEMO_USERNAME} / {DEMO_PASSWORD}.\n"
+                    f"Worker log: {log_path}. Stop with Ctrl+C.\n"
+                )
+            )
+            # No autoreloader: it would re-run this command (and start a second worker) in a child process.
+            call_command("runserver", addrport, use_reloader=False)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.stop_worker(worker)
+
+    def ensure_demo_user(self) -> None:
+        user_model = get_user_model()
+        if not user_model.objects.filter(username=DEMO_USERNAME).exists():
+            user_model.objects.create_superuser(DEMO_USERNAME, "demo@example.com", DEMO_PASSWORD)
+            self.stdout.write(f"Created the superuser {DEMO_USERNAME} (password: {DEMO_PASSWORD}).")
+        else:
+            self.stdout.write(f"Superuser {DEMO_USERNAME} exists (password: {DEMO_PASSWORD}, unless you changed it).")
+
+    def start_worker(self, log_path: Any) -> subprocess.Popen[bytes]:
+        command = [sys.executable, "-m", "celery", "-A", "example", "worker", "--pool=solo", "--loglevel=INFO"]
+        self.stdout.write(f"Starting the Celery worker: {' '.join(command[1:])}")
+        with open(log_path, "ab") as log:
+            worker = subprocess.Popen(command, cwd=settings.BASE_DIR, stdout=log, stderr=subprocess.STDOUT)
+        time.sleep(1)
+        if worker.poll() is not None:
+            raise SystemExit(f"The Celery worker exited at once (code {worker.returncode}); see {log_path}")
+        return worker
+
+    def stop_worker(self, worker: subprocess.Popen[bytes]) -> None:
+        if worker.poll() is None:
+            self.stdout.write("Stopping the Celery worker…")
+            worker.terminate()  # SIGTERM: a warm shutdown, the running task may finish
+            try:
+                worker.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+                worker.wait()
+        self.stdout.write("Demo stopped.")
+
+    def send_demo_task(self) -> None:
+        from example.tasks import export
+
+        user = get_user_model().objects.get(username=DEMO_USERNAME)
+        result = export.delay(user_id=user.pk, what="orders", chunks=5)
+        self.stdout.write(f"Sent the demo task 'Export orders' (task id {result.id}); the worker runs it now.")
+
+
+def _raise_keyboard_interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
