@@ -26,3 +26,21 @@ def celery_eager(settings):
     app.set_current()
     yield app
     app.conf.task_always_eager = False
+
+
+pytest_plugins = ("celery.contrib.pytest",)
+
+
+@pytest.fixture(scope="session")
+def celery_config():
+    """An embedded broker and result store: a real worker, no server to run."""
+    return {
+        "broker_url": "memory://",
+        "result_backend": "cache+memory://",
+        "task_protocol": 2,
+    }
+
+
+@pytest.fixture(scope="session")
+def celery_worker_parameters():
+    return {"perform_ping_check": False, "shutdown_timeout": 10}

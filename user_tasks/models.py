@@ -323,9 +323,9 @@ class UserTaskStatus(TimeStamped):
         UserTaskArtifact.objects.create(status=self, name="Error", text=message)
         if self.is_container:
             self._cancel_unstarted_children()
+        self.notify_stopped()
         if self.parent is not None:
             self.parent.fail(message)
-        self.notify_stopped()
 
     def retry(self) -> None:
         """Record a failed attempt that Celery will try again; containers are unaffected."""
@@ -355,11 +355,11 @@ class UserTaskStatus(TimeStamped):
         if not self._apply(self._row().mark_succeeded(), state=State.SUCCEEDED):
             return
         self.completed_steps = self.total_steps
+        self.notify_stopped()
         if self.parent is not None:
             if remaining > 0:
                 self.parent.increment_completed_steps(remaining)
             self.parent._child_finished()
-        self.notify_stopped()
 
     # -- helpers -----------------------------------------------------------------------
 
@@ -393,7 +393,7 @@ class UserTaskStatus(TimeStamped):
         if count:
             self.modified = timezone.now()
             for name, value in values.items():
-                setattr(self, name, value)
+                setattr(self, name, value.value if isinstance(value, State) else value)
         return bool(count)
 
     def _change(self, condition: Q, **values: Any) -> bool:

@@ -1,0 +1,94 @@
+"""The SQL budget of DESIGN §4, counted statement by statement."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from celery.signals import task_postrun, task_prerun
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from tests import tasks
+from user_tasks.models import UserTaskStatus
+
+
+class Recorder:
+    """Collects the SQL run on any connection it is attached to, whatever the thread."""
+
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+        self._lock = threading.Lock()
+        self._open: dict[int, object] = {}
+
+    def __call__(self, execute, sql, params, many, context):
+        with self._lock:
+            self.statements.append(sql)
+        return execute(sql, params, many, context)
+
+    def attach(self, **kwargs) -> None:
+        wrapper = connection.execute_wrapper(self)
+        wrapper.__enter__()
+        self._open[threading.get_ident()] = wrapper
+
+    def detach(self, **kwargs) -> None:
+        wrapper = self._open.pop(threading.get_ident(), None)
+        if wrapper is not None:
+            wrapper.__exit__(None, None, None)  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def worker_sql():
+    """The statements a worker runs for each task, from just before its start to just after its end."""
+    recorder = Recorder()
+    task_prerun.connect(recorder.attach, weak=False)
+    task_postrun.connect(recorder.detach, weak=False)
+    yield recorder
+    task_prerun.disconnect(recorder.attach)
+    task_postrun.disconnect(recorder.detach)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_plain_task_lives_on_three_statements_through_a_worker(celery_app, celery_worker, user, worker_sql):
+    with CaptureQueriesContext(connection) as sent:
+        result = tasks.silent.delay(user_id=user.pk)
+    result.get(timeout=10)
+
+    statements = [q["sql"] for q in sent.captured_queries] + worker_sql.statements
+    assert [sql.split()[0] for sql in statements] == ["INSERT", "UPDATE", "UPDATE"]
+    assert UserTaskStatus.objects.get(task_id=result.id).state == "Succeeded"
+
+
+@pytest.mark.django_db
+def test_plain_task_lives_on_three_statements_when_run_eagerly(user, django_assert_num_queries):
+    with django_assert_num_queries(3):
+        tasks.silent.apply(kwargs={"user_id": user.pk})
+
+
+@pytest.mark.django_db
+def test_untracked_task_costs_no_statement(django_assert_num_queries):
+    with django_assert_num_queries(0):
+        tasks.untracked.apply((3,))
+
+
+@pytest.mark.django_db
+def test_progress_update_without_container_is_one_statement(user, django_assert_num_queries):
+    status = UserTaskStatus.objects.create(user=user, task_id="solo", task_class="t", name="n", total_steps=5)
+    with django_assert_num_queries(1):
+        status.increment_completed_steps()
+
+
+@pytest.mark.django_db
+def test_progress_update_costs_one_more_statement_per_container_level(user, django_assert_num_queries):
+    chord = UserTaskStatus.objects.create(
+        user=user, task_id="chord", task_class="celery.chord", name="n", total_steps=2, is_container=True
+    )
+    group = UserTaskStatus.objects.create(
+        user=user, task_id="group", task_class="celery.group", name="n", total_steps=2, is_container=True, parent=chord
+    )
+    UserTaskStatus.objects.create(user=user, task_id="member", task_class="t", name="n", total_steps=2, parent=group)
+    member = UserTaskStatus.objects.select_related("parent__parent").get(task_id="member")
+
+    with django_assert_num_queries(3):
+        member.increment_completed_steps()
+    assert list(UserTaskStatus.objects.order_by("id").values_list("completed_steps", flat=True)) == [1, 1, 1]
