@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextvars
+import functools
 import inspect
 import logging
 from collections.abc import Mapping, Sequence
@@ -90,41 +91,37 @@ class UserTaskMixin:
             request.user_task_status = status
         return status
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Keep the hooks working when a class lists ``Task`` before this mixin among its bases.
+
+        django-user-tasks 4.0 let projects write ``class MyTask(Task, UserTaskMixin)``.
+        Celery's ``Task`` methods do not call ``super()``, so in that order ours would
+        never run; the class then gets wrappers that run our hook around them.
+        """
+        super().__init_subclass__(**kwargs)
+        mro = cls.__mro__
+        if Task not in mro or mro.index(Task) > mro.index(UserTaskMixin):
+            return
+        for name, hook in _HOOKS.items():
+            resolved = getattr(cls, name)
+            if not getattr(resolved, "user_tasks_hook", False):
+                setattr(cls, name, _wrap(hook, resolved))
+
     # -- sending ---------------------------------------------------------------------
 
-    def apply_async(self, args: Any = None, kwargs: Any = None, *more: Any, **options: Any) -> Any:
+    def apply_async(self, *args: Any, **options: Any) -> Any:
         """Send the task; a call without a valid ``user_id`` raises ``TypeError`` and sends nothing."""
-        token = _veto_armed.set(True)
-        try:
-            return super().apply_async(args, kwargs, *more, **options)  # type: ignore[misc]
-        except SendRefused as refusal:
-            raise TypeError(str(refusal)) from None
-        finally:
-            _veto_armed.reset(token)
+        return _send(self, super().apply_async, *args, **options)  # type: ignore[misc]
 
-    def apply(self, args: Any = None, kwargs: Any = None, *more: Any, **options: Any) -> Any:
+    def apply(self, *args: Any, **options: Any) -> Any:
         """Run the task here and now (eagerly), tracked like a sent one."""
-        if not options.get("retries"):
-            task_id = options.get("task_id") or _new_task_id()
-            call = canvas.Call(self.name, task_id, args or (), kwargs or {})
-            record_call(self, call)
-            options["task_id"] = task_id
-            options["headers"] = {**(options.get("headers") or {}), canvas.PARENT_HEADER: ""}
-        return super().apply(args, kwargs, *more, **options)  # type: ignore[misc]
+        return _run_here(self, super().apply, *args, **options)  # type: ignore[misc]
 
     # -- running: called by Celery and by our receivers ------------------------------
 
     def before_start(self, task_id: str, args: Any, kwargs: Any) -> None:
         """Mark the status In Progress; a task canceled before it started stops here."""
-        super_hook = getattr(super(), "before_start", None)
-        if super_hook is not None:
-            super_hook(task_id, args, kwargs)
-        own_row = self._own_row()
-        if own_row is not None and own_row.mark_started():
-            return
-        status = self._status_if_tracked()
-        if status is not None:
-            status.start()
+        _start(self, getattr(super(), "before_start", None), task_id, args, kwargs)
 
     def user_task_succeeded(self) -> None:
         own_row = self._own_row()
@@ -169,6 +166,49 @@ class UserTaskMixin:
         except UserTaskStatus.DoesNotExist:
             logger.warning("Task %s[%s] has no status; it runs untracked", self.name, self.request.id)
             return None
+
+
+def _send(task: UserTaskMixin, proceed: Any, args: Any = None, kwargs: Any = None, *more: Any, **options: Any) -> Any:
+    token = _veto_armed.set(True)
+    try:
+        return proceed(args, kwargs, *more, **options)
+    except SendRefused as refusal:
+        raise TypeError(str(refusal)) from None
+    finally:
+        _veto_armed.reset(token)
+
+
+def _run_here(task: UserTaskMixin, proceed: Any, args: Any = None, kwargs: Any = None, *more: Any, **options: Any) -> Any:
+    if not options.get("retries"):  # a retry re-runs a call recorded on its first attempt
+        task_id = options.get("task_id") or _new_task_id()
+        record_call(task, canvas.Call(task.name, task_id, args or (), kwargs or {}))
+        options["task_id"] = task_id
+        options["headers"] = {**(options.get("headers") or {}), canvas.PARENT_HEADER: ""}
+    return proceed(args, kwargs, *more, **options)
+
+
+def _start(task: UserTaskMixin, proceed: Any, task_id: str, args: Any, kwargs: Any) -> None:
+    if proceed is not None:
+        proceed(task_id, args, kwargs)
+    own_row = task._own_row()
+    if own_row is not None and own_row.mark_started():
+        return
+    status = task._status_if_tracked()
+    if status is not None:
+        status.start()
+
+
+#: The ``Task`` methods the mixin hooks into, and the function doing its part.
+_HOOKS = {"apply_async": _send, "apply": _run_here, "before_start": _start}
+
+
+def _wrap(hook: Any, resolved: Any) -> Any:
+    @functools.wraps(resolved)
+    def method(self: Any, *args: Any, **kwargs: Any) -> Any:
+        return hook(self, resolved.__get__(self), *args, **kwargs)
+
+    method.user_tasks_hook = True  # type: ignore[attr-defined]
+    return method
 
 
 class UserTask(UserTaskMixin, Task):  # type: ignore[misc]
