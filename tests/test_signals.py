@@ -1,0 +1,116 @@
+"""The Celery receivers: they ignore what is not ours and turn each event into one model call."""
+
+from __future__ import annotations
+
+import logging
+from types import SimpleNamespace
+
+import pytest
+
+from tests import tasks
+from user_tasks import canvas, signals
+from user_tasks.models import UserTaskStatus
+
+
+def message(name, kwargs, *, retries=0, headers=None):
+    """A protocol 2 message body and headers as Celery hands them to ``before_task_publish``."""
+    return ((), kwargs, {"callbacks": None, "errbacks": None, "chain": None, "chord": None}), {
+        "id": "t-1",
+        "task": name,
+        "group": None,
+        "retries": retries,
+        **(headers or {}),
+    }
+
+
+@pytest.mark.django_db
+def test_publish_of_an_untracked_task_costs_nothing(django_assert_num_queries):
+    body, headers = message("tests.tasks.untracked", {"value": 1})
+    with django_assert_num_queries(0):
+        signals.record_sent_task(sender="tests.tasks.untracked", body=body, headers=headers)
+    assert canvas.PARENT_HEADER not in headers
+
+
+@pytest.mark.django_db
+def test_publish_of_an_unknown_task_name_costs_nothing(django_assert_num_queries):
+    body, headers = message("somewhere.else.task", {"user_id": 1})
+    with django_assert_num_queries(0):
+        signals.record_sent_task(sender="somewhere.else.task", body=body, headers=headers)
+
+
+@pytest.mark.django_db
+def test_publish_records_the_status_and_tells_the_worker_it_has_no_container(user):
+    body, headers = message("tests.tasks.export", {"user_id": user.pk, "label": "x", "steps": 4})
+    signals.record_sent_task(sender="tests.tasks.export", body=body, headers=headers)
+
+    status = UserTaskStatus.objects.get(task_id="t-1")
+    assert (status.name, status.total_steps, status.state, status.user) == ("Export x", 4, "Pending", user)
+    assert headers[canvas.PARENT_HEADER] == ""
+
+
+@pytest.mark.django_db
+def test_publish_of_a_message_recorded_with_its_canvas_costs_nothing(user, django_assert_num_queries):
+    body, headers = message("tests.tasks.export", {"user_id": user.pk}, headers={canvas.PARENT_HEADER: "chain-1"})
+    with django_assert_num_queries(0):
+        signals.record_sent_task(sender="tests.tasks.export", body=body, headers=headers)
+
+
+@pytest.mark.django_db
+def test_republish_for_a_retry_costs_nothing(user, django_assert_num_queries):
+    body, headers = message("tests.tasks.export", {"user_id": user.pk}, retries=1)
+    with django_assert_num_queries(0):
+        signals.record_sent_task(sender="tests.tasks.export", body=body, headers=headers)
+
+
+@pytest.mark.django_db
+def test_message_sent_by_name_for_an_unknown_user_is_logged_not_recorded(caplog):
+    """``app.send_task`` bypasses ``apply_async``, so nobody can be told; the log says why."""
+    body, headers = message("tests.tasks.export", {"user_id": 31337})
+    with caplog.at_level(logging.ERROR, logger="user_tasks.tasks"):
+        signals.record_sent_task(sender="tests.tasks.export", body=body, headers=headers)
+
+    assert not UserTaskStatus.objects.exists()
+    assert "31337" in caplog.text
+
+
+def revoked_status(user, state="Pending"):
+    return UserTaskStatus.objects.create(
+        user=user, task_id="t-1", task_class="tests.tasks.export", name="Export", total_steps=1, state=state
+    )
+
+
+@pytest.mark.django_db
+def test_revoked_task_ends_canceled_without_revoking_again(user, mocker):
+    revoke = mocker.patch("user_tasks.models._revoke")
+    revoked_status(user)
+
+    signals.task_was_revoked(sender=tasks.export, request=SimpleNamespace(id="t-1"), terminated=False, expired=False)
+
+    assert UserTaskStatus.objects.get().state == "Canceled"
+    revoke.assert_not_called()
+
+
+@pytest.mark.django_db
+def test_expired_task_ends_failed_with_a_readable_reason(user):
+    revoked_status(user)
+
+    signals.task_was_revoked(sender=tasks.export, request=SimpleNamespace(id="t-1"), terminated=False, expired=True)
+
+    status = UserTaskStatus.objects.get()
+    assert status.state == "Failed"
+    assert [a.text for a in status.artifacts.all()] == ["The task expired before a worker could run it."]
+
+
+@pytest.mark.django_db
+def test_revocation_of_an_untracked_task_is_ignored(django_assert_num_queries):
+    with django_assert_num_queries(0):
+        signals.task_was_revoked(sender=tasks.untracked, request=SimpleNamespace(id="t-1"), expired=False)
+
+
+@pytest.mark.django_db
+def test_revocation_of_a_terminated_running_task_cancels_it(user):
+    revoked_status(user, state="In Progress")
+
+    signals.task_was_revoked(sender=tasks.export, request=SimpleNamespace(id="t-1"), terminated=True, expired=False)
+
+    assert UserTaskStatus.objects.get().state == "Canceled"
