@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+import threading
 import time
 from typing import Any
 
@@ -22,6 +23,8 @@ class Command(BaseCommand):
         "send one tracked export task, and serve the site until interrupted (Ctrl+C)."
     )
 
+    stopping = False  # set once the demo shuts down, so the worker's exit is expected
+
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "addrport", nargs="?", default="127.0.0.1:8000", help="Address and port to serve (127.0.0.1:8000)."
@@ -33,11 +36,15 @@ class Command(BaseCommand):
         self.stdout.write("Database migrated.")
         self.ensure_demo_user()
 
-        log_path = settings.VAR_DIR / "worker.log"
-        worker = self.start_worker(log_path)
-        # SIGTERM (e.g. from a process manager) ends the demo as Ctrl+C does, worker included.
+        # Ctrl+C and SIGTERM end the demo, worker included. SIGINT is set explicitly because a
+        # shell that starts us in the background hands it down ignored.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+        log_path = settings.VAR_DIR / "worker.log"
+        worker = None
         try:
+            worker = self.start_worker(log_path)
+            threading.Thread(target=self.watch_worker, args=(worker, log_path), daemon=True).start()
             if not no_task:
                 self.send_demo_task()
             host = addrport if ":" in addrport else f"127.0.0.1:{addrport}"
@@ -53,7 +60,8 @@ class Command(BaseCommand):
         except KeyboardInterrupt:
             pass
         finally:
-            self.stop_worker(worker)
+            if worker is not None:
+                self.stop_worker(worker)
 
     def ensure_demo_user(self) -> None:
         user_model = get_user_model()
@@ -73,7 +81,14 @@ class Command(BaseCommand):
             raise SystemExit(f"The Celery worker exited at once (code {worker.returncode}); see {log_path}")
         return worker
 
+    def watch_worker(self, worker: subprocess.Popen[bytes], log_path: Any) -> None:
+        """Say so if the worker ends while the site is still served: tasks would stay Pending."""
+        code = worker.wait()
+        if not self.stopping:
+            self.stderr.write(f"The Celery worker stopped (exit code {code}); see {log_path}. Stop with Ctrl+C.")
+
     def stop_worker(self, worker: subprocess.Popen[bytes]) -> None:
+        self.stopping = True
         if worker.poll() is None:
             self.stdout.write("Stopping the Celery worker…")
             worker.terminate()  # SIGTERM: a warm shutdown, the running task may finish
