@@ -58,7 +58,10 @@ def test_task_succeeds_with_its_steps_artifact_and_one_stop_signal(celery_worker
     assert result.get(timeout=10) == "orders"
     status = UserTaskStatus.objects.get(task_id=result.id)
     assert (status.name, status.state, status.completed_steps, status.total_steps) == (
-        "Export orders", "Succeeded", 3, 3,
+        "Export orders",
+        "Succeeded",
+        3,
+        3,
     )
     assert status.user == user
     assert [a.text for a in status.artifacts.all()] == ["exported orders"]

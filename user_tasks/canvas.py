@@ -137,9 +137,7 @@ def plan(call: Call, own: Description, describe: Describe) -> Plan:
     return Plan([member], parent=None)
 
 
-def _plan_chain(
-    call: Call, own: Description, member: Row, followers: list[tuple[dict[str, Any], Description]]
-) -> Plan:
+def _plan_chain(call: Call, own: Description, member: Row, followers: list[tuple[dict[str, Any], Description]]) -> Plan:
     chain = Row(container_id(CHAIN, call.task_id), CHAIN, "", own.user_id, is_container=True)
     chain.name = _container_name([own, *(description for _, description in followers)])
     rows = [chain]
@@ -155,8 +153,14 @@ def _plan_chain(
     for signature, description in followers:
         task_id = signature["options"]["task_id"]
         rows.append(
-            Row(task_id, signature["task"], description.name, description.user_id, description.total_steps,
-                parent=chain.task_id)
+            Row(
+                task_id,
+                signature["task"],
+                description.name,
+                description.user_id,
+                description.total_steps,
+                parent=chain.task_id,
+            )
         )
         plan_.stamps.append((signature, chain.task_id))
     return plan_
@@ -173,8 +177,14 @@ def _plan_chord(call: Call, own: Description, member: Row, describe: Describe) -
     for signature, description in _tracked_signatures([call.chord], describe, prefixed=True):
         body_id = signature["options"]["task_id"]
         rows.append(
-            Row(body_id, signature["task"], description.name, description.user_id, description.total_steps,
-                parent=chord.task_id)
+            Row(
+                body_id,
+                signature["task"],
+                description.name,
+                description.user_id,
+                description.total_steps,
+                parent=chord.task_id,
+            )
         )
         plan_.stamps.append((signature, chord.task_id))
     return plan_

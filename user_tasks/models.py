@@ -9,9 +9,9 @@ from __future__ import annotations
 import logging
 import uuid
 from collections import defaultdict
-from contextlib import nullcontext
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from contextlib import nullcontext
+from typing import Any, ClassVar, cast
 
 from django.conf import settings as django_settings
 from django.core.exceptions import ValidationError
@@ -50,7 +50,7 @@ class State(models.TextChoices):
 
 
 #: The states a status never leaves.
-FINAL_STATES = (State.SUCCEEDED, State.FAILED, State.CANCELED)
+FINAL_STATES: tuple[str, ...] = ("Succeeded", "Failed", "Canceled")
 
 
 class UserTaskStatusQuerySet(models.QuerySet["UserTaskStatus"]):
@@ -68,20 +68,20 @@ class UserTaskStatusQuerySet(models.QuerySet["UserTaskStatus"]):
 
     def mark_started(self) -> int:
         """Tasks that have not finished become In Progress (a redelivered task starts again)."""
-        return self.unfinished().change(state=State.IN_PROGRESS)
+        return self.unfinished().change(state=UserTaskStatus.IN_PROGRESS)
 
     def mark_succeeded(self) -> int:
         """Unfinished rows succeed, their progress complete."""
-        return self.unfinished().change(state=State.SUCCEEDED, completed_steps=F("total_steps"))
+        return self.unfinished().change(state=UserTaskStatus.SUCCEEDED, completed_steps=F("total_steps"))
 
     def mark_failed(self) -> int:
-        return self.unfinished().change(state=State.FAILED)
+        return self.unfinished().change(state=UserTaskStatus.FAILED)
 
     def mark_canceled(self) -> int:
-        return self.unfinished().change(state=State.CANCELED)
+        return self.unfinished().change(state=UserTaskStatus.CANCELED)
 
     def mark_retrying(self) -> int:
-        return self.unfinished().change(state=State.RETRYING, attempts=F("attempts") + 1)
+        return self.unfinished().change(state=UserTaskStatus.RETRYING, attempts=F("attempts") + 1)
 
     def create_planned(self, rows: Sequence[Row], own: str) -> set[str]:
         """Insert the rows a send planned (containers first), skipping those recorded already.
@@ -138,7 +138,7 @@ def _insert_status(alias: str, row: Row) -> bool:
         "uuid": uuid.uuid4(),
         "created": now,
         "modified": now,
-        "state": State.PENDING,
+        "state": UserTaskStatus.PENDING,
         "completed_steps": 0,
         "attempts": 1,
         "is_container": row.is_container,
@@ -150,8 +150,8 @@ def _insert_status(alias: str, row: Row) -> bool:
     parent_task_id = row.parent
     columns, placeholders, params = [], [], []
     for name, value in values.items():
-        field = status_meta.get_field(name)
-        columns.append(connection.ops.quote_name(field.column))
+        field = cast(models.Field, status_meta.get_field(name))
+        columns.append(connection.ops.quote_name(field.column or field.name))
         placeholders.append("%s")
         params.append(field.get_db_prep_save(value, connection))
     if parent_task_id is not None:
@@ -197,12 +197,13 @@ class TimeStamped(models.Model):
 class UserTaskStatus(TimeStamped):
     """The current state of one asynchronous task (or group of tasks) a user started."""
 
-    PENDING = State.PENDING.value
-    IN_PROGRESS = State.IN_PROGRESS.value
-    SUCCEEDED = State.SUCCEEDED.value
-    FAILED = State.FAILED.value
-    CANCELED = State.CANCELED.value
-    RETRYING = State.RETRYING.value
+    # The contract's names for the built-in states (the values of ``State``).
+    PENDING = "Pending"
+    IN_PROGRESS = "In Progress"
+    SUCCEEDED = "Succeeded"
+    FAILED = "Failed"
+    CANCELED = "Canceled"
+    RETRYING = "Retrying"
 
     #: Translated labels of the built-in states; custom states show as stored.
     STATE_TRANSLATIONS: ClassVar[dict[str, Any]] = dict(State.choices)
@@ -212,7 +213,9 @@ class UserTaskStatus(TimeStamped):
         django_settings.AUTH_USER_MODEL, on_delete=models.CASCADE, help_text=_("The user who triggered the task")
     )
     # Celery's own ids are 36 characters; callers may choose longer ones.
-    task_id = models.CharField(max_length=128, unique=True, db_index=True, help_text=_("UUID of the associated Celery task"))
+    task_id = models.CharField(
+        max_length=128, unique=True, db_index=True, help_text=_("UUID of the associated Celery task")
+    )
     parent = models.ForeignKey(
         "self",
         on_delete=models.CASCADE,
@@ -225,9 +228,11 @@ class UserTaskStatus(TimeStamped):
         default=False, help_text=_("True if this status corresponds to a container of multiple tasks")
     )
     task_class = models.CharField(max_length=128, help_text=_("Fully qualified class name of the task being performed"))
-    name = models.CharField(max_length=255, help_text=_("A name for this task which the triggering user will understand"))
+    name = models.CharField(
+        max_length=255, help_text=_("A name for this task which the triggering user will understand")
+    )
     # No ``choices``: set_state() stores custom, task-defined states too.
-    state = models.CharField(max_length=128, default=State.PENDING)
+    state = models.CharField(max_length=128, default=PENDING)
     completed_steps = models.PositiveBigIntegerField(default=0)
     total_steps = models.PositiveBigIntegerField()
     attempts = models.PositiveSmallIntegerField(default=1, help_text=_("How many times has execution been attempted?"))
@@ -257,7 +262,7 @@ class UserTaskStatus(TimeStamped):
     @property
     def children(self) -> UserTaskStatusQuerySet:
         """The statuses directly inside this container (``usertaskstatus_set`` is kept for 4.0 code)."""
-        return self.usertaskstatus_set.all()  # type: ignore[attr-defined]
+        return self.usertaskstatus_set.all()
 
     # -- state changes ---------------------------------------------------------------
 
@@ -267,9 +272,9 @@ class UserTaskStatus(TimeStamped):
         Raises ``TaskCanceledException`` if the task was canceled before it started.
         """
         if self.is_container:
-            applied = self._change(Q(state__in=(State.PENDING, State.RETRYING)), state=State.IN_PROGRESS)
+            applied = self._change(Q(state__in=(self.PENDING, self.RETRYING)), state=self.IN_PROGRESS)
         else:
-            applied = self._apply(self._row().mark_started(), state=State.IN_PROGRESS)
+            applied = self._apply(self._row().mark_started(), state=self.IN_PROGRESS)
             if not applied:
                 self._raise_if_canceled()
         if applied and self.parent is not None:
@@ -282,7 +287,7 @@ class UserTaskStatus(TimeStamped):
         burdens the database: each call is one ``UPDATE`` (plus one per container).
         """
         _check_steps(steps)
-        condition = Q() if self.is_container else ~Q(state=State.CANCELED)
+        condition = Q() if self.is_container else ~Q(state=self.CANCELED)
         if not self._change(condition, completed_steps=F("completed_steps") + steps):
             self._raise_if_canceled()
             return
@@ -304,9 +309,9 @@ class UserTaskStatus(TimeStamped):
         A container cancels its children. A finished task keeps its state.
         ``revoke=False`` skips asking the workers, for a task they dropped already.
         """
-        if revoke and not self.is_container and self.state in (State.PENDING, State.RETRYING):
+        if revoke and not self.is_container and self.state in (self.PENDING, self.RETRYING):
             _revoke(self.task_id)
-        if not self._apply(self._row().mark_canceled(), state=State.CANCELED):
+        if not self._apply(self._row().mark_canceled(), state=self.CANCELED):
             self.refresh_from_db(fields=["state", "modified"])
             return
         if self.is_container:
@@ -318,7 +323,7 @@ class UserTaskStatus(TimeStamped):
 
     def fail(self, message: str) -> None:
         """Mark the task Failed, keeping ``message`` as an artifact named 'Error'; its containers fail too."""
-        if not self._apply(self._row().mark_failed(), state=State.FAILED):
+        if not self._apply(self._row().mark_failed(), state=self.FAILED):
             return
         UserTaskArtifact.objects.create(status=self, name="Error", text=message)
         if self.is_container:
@@ -329,7 +334,7 @@ class UserTaskStatus(TimeStamped):
 
     def retry(self) -> None:
         """Record a failed attempt that Celery will try again; containers are unaffected."""
-        if self._apply(self._row().mark_retrying(), state=State.RETRYING):
+        if self._apply(self._row().mark_retrying(), state=self.RETRYING):
             self.attempts += 1
 
     def set_name(self, name: str) -> None:
@@ -352,7 +357,7 @@ class UserTaskStatus(TimeStamped):
     def succeed(self) -> None:
         """Mark the task Succeeded with all its steps done; a container succeeds once all its children have."""
         remaining = self.total_steps - self.completed_steps
-        if not self._apply(self._row().mark_succeeded(), state=State.SUCCEEDED):
+        if not self._apply(self._row().mark_succeeded(), state=self.SUCCEEDED):
             return
         self.completed_steps = self.total_steps
         self.notify_stopped()
@@ -373,9 +378,9 @@ class UserTaskStatus(TimeStamped):
         if self.is_finished:
             return
         children = self.children.all()
-        if not children.exclude(state=State.SUCCEEDED).exists():
+        if not children.exclude(state=self.SUCCEEDED).exists():
             self.succeed()
-        elif children.filter(state=State.CANCELED).exists() and (
+        elif children.filter(state=self.CANCELED).exists() and (
             self.task_class != GROUP or not children.unfinished().exists()
         ):
             self.cancel(revoke=False)
@@ -383,7 +388,7 @@ class UserTaskStatus(TimeStamped):
     def _cancel_unstarted_children(self) -> None:
         """Tasks of a failed chain or chord that were never sent will never run: cancel them."""
         if self.task_class != GROUP:
-            self.children.filter(state=State.PENDING, is_container=False).mark_canceled()
+            self.children.filter(state=self.PENDING, is_container=False).mark_canceled()
 
     def _row(self) -> UserTaskStatusQuerySet:
         return type(self).objects.filter(pk=self.pk)
@@ -393,7 +398,7 @@ class UserTaskStatus(TimeStamped):
         if count:
             self.modified = timezone.now()
             for name, value in values.items():
-                setattr(self, name, value.value if isinstance(value, State) else value)
+                setattr(self, name, value)
         return bool(count)
 
     def _change(self, condition: Q, **values: Any) -> bool:
@@ -410,14 +415,14 @@ class UserTaskStatus(TimeStamped):
             self.refresh_from_db(fields=["state", "modified"])
         except UserTaskStatus.DoesNotExist:
             raise TaskCanceledException(f"The status of task {self.task_id} was deleted") from None
-        if self.state == State.CANCELED and not self.is_container:
+        if self.state == self.CANCELED and not self.is_container:
             raise TaskCanceledException(f"Task {self.task_id} was canceled")
 
     def notify_stopped(self) -> None:
         """Send ``user_task_stopped``; only the change that made the state final calls it, hence once."""
-        for receiver, response in user_task_stopped.send_robust(sender=UserTaskStatus, status=self):
+        for listener, response in user_task_stopped.send_robust(sender=UserTaskStatus, status=self):
             if isinstance(response, Exception):
-                logger.error("user_task_stopped receiver %r raised", receiver, exc_info=response)
+                logger.error("user_task_stopped receiver %r raised", listener, exc_info=response)
 
 
 def _check_steps(steps: int) -> None:
@@ -469,8 +474,9 @@ def remove_artifact_file(sender: type[UserTaskArtifact], instance: UserTaskArtif
     Covers every way a row goes (admin, API, purge, a cascade from its status or user),
     and never removes a file whose row survives a rolled-back transaction.
     """
-    if instance.file:
-        name, storage = instance.file.name, instance.file.storage
+    name = instance.file.name
+    if name:
+        storage = instance.file.storage
         transaction.on_commit(lambda: _delete_file(storage, name), using=kwargs.get("using"))
 
 

@@ -26,7 +26,7 @@ PREVIOUS_RESULT = object()
 _veto_armed: contextvars.ContextVar[bool] = contextvars.ContextVar("user_tasks_veto_armed", default=False)
 
 
-class SendRefused(BaseException):  # noqa: N818 - not an error class users catch
+class SendRefused(BaseException):
     """Carries a refused send (no or unknown ``user_id``) out of Celery's publish.
 
     Celery's signal dispatcher logs and swallows every ``Exception`` a receiver
@@ -69,7 +69,9 @@ class UserTaskMixin:
         return inspect.getcallargs(run, None, *args, **kwargs)
 
     @classmethod
-    def describe_call(cls, args: Sequence[Any], kwargs: Mapping[str, Any], *, prefixed: bool = False) -> canvas.Description:
+    def describe_call(
+        cls, args: Sequence[Any], kwargs: Mapping[str, Any], *, prefixed: bool = False
+    ) -> canvas.Description:
         """Name, steps and owner of one call; ``TypeError`` when it names no ``user_id``."""
         arguments = cls.arguments_as_dict(*((PREVIOUS_RESULT,) if prefixed else ()), *args, **kwargs)
         if arguments.get("user_id") is None:
@@ -178,7 +180,9 @@ def _send(task: UserTaskMixin, proceed: Any, args: Any = None, kwargs: Any = Non
         _veto_armed.reset(token)
 
 
-def _run_here(task: UserTaskMixin, proceed: Any, args: Any = None, kwargs: Any = None, *more: Any, **options: Any) -> Any:
+def _run_here(
+    task: UserTaskMixin, proceed: Any, args: Any = None, kwargs: Any = None, *more: Any, **options: Any
+) -> Any:
     if not options.get("retries"):  # a retry re-runs a call recorded on its first attempt
         task_id = options.get("task_id") or _new_task_id()
         record_call(task, canvas.Call(task.name, task_id, args or (), kwargs or {}))
@@ -211,7 +215,7 @@ def _wrap(hook: Any, resolved: Any) -> Any:
     return method
 
 
-class UserTask(UserTaskMixin, Task):  # type: ignore[misc]
+class UserTask(UserTaskMixin, Task):
     """Abstract base class for tracked tasks: ``@app.task(base=UserTask, bind=True)``."""
 
     abstract = True
