@@ -47,7 +47,7 @@ setup(
         "drf-spectacular>=0.27",
     ],
     extras_require={
-        "test": ["pytest", "pytest-django", "pytest-cov"],
+        "test": ["pytest", "pytest-django", "pytest-cov", "pytest-mock"],
         "docs": ["sphinx"],
         "quality": ["ruff", "mypy", "django-stubs", "celery-types"],
     },
