@@ -5,7 +5,9 @@ from __future__ import annotations
 import time
 
 import pytest
-from celery import chain, chord, group
+from celery import Celery, chain, chord, group
+from celery.contrib.testing.app import setup_default_app
+from celery.contrib.testing.worker import start_worker
 from celery.result import AsyncResult
 
 from tests import tasks
@@ -15,14 +17,26 @@ from user_tasks.models import UserTaskStatus
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture(params=[2, 1], ids=["protocol2", "protocol1"])
-def celery_config(request):
-    return {
-        "broker_url": "memory://",
-        "broker_transport_options": {"polling_interval": 0.05},
-        "result_backend": "cache+memory://",
-        "task_protocol": request.param,
-    }
+@pytest.fixture(scope="module", params=[2, 1], ids=["protocol2", "protocol1"])
+def worker_app(request, django_db_setup):
+    """One worker thread per protocol for the whole module: starting one per test is slow."""
+    app = Celery("tests-worker", set_as_current=False)
+    app.conf.update(
+        broker_url="memory://",
+        broker_transport_options={"polling_interval": 0.05},
+        result_backend="cache+memory://",
+        task_protocol=request.param,
+    )
+    with setup_default_app(app), start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+        yield app
+
+
+@pytest.fixture
+def celery_worker(worker_app):
+    """Each test sends through the worker's app, whatever other tests made current."""
+    worker_app.set_current()
+    worker_app.set_default()
+    yield worker_app
 
 
 @pytest.fixture
@@ -216,7 +230,7 @@ def test_task_canceled_before_it_starts_never_runs(celery_worker, user, stopped)
 
 
 @pytest.mark.parametrize("arguments", [{}, {"user_id": 999_999}, {"user_id": None}], ids=["missing", "unknown", "none"])
-def test_send_without_a_valid_user_raises_type_error_and_queues_nothing(celery_app, celery_worker, user, arguments):
+def test_send_without_a_valid_user_raises_type_error_and_queues_nothing(celery_worker, user, arguments):
     ran: list[str] = []
     from celery.signals import task_prerun
 
