@@ -90,7 +90,7 @@ class Command(BaseCommand):
     def stop_worker(self, worker: subprocess.Popen[bytes]) -> None:
         self.stopping = True
         if worker.poll() is None:
-            self.stdout.write("Stopping the Celery worker…")
+            self.stdout.write("Stopping the Celery worker (a warm shutdown: a few seconds)…")
             worker.terminate()  # SIGTERM: a warm shutdown, the running task may finish
             try:
                 worker.wait(timeout=15)
