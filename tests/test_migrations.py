@@ -1,0 +1,151 @@
+"""Our migrations take over a django-user-tasks 4.0 database and keep every row."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+LEGACY_DUMP = Path(__file__).parent / "data" / "django_user_tasks_4_0.sql"
+CONTRACT_MIGRATIONS = [
+    "0001_initial",
+    "0002_artifact_file_storage",
+    "0003_url_max_length",
+    "0004_url_textfield",
+    "0005_mariadb_uuid_conversion",
+]
+TABLES = ("user_tasks_usertaskstatus", "user_tasks_usertaskartifact")
+
+
+def django(database: Path, *arguments: str) -> str:
+    """Run ``python -m django`` on the SQLite file ``database``; return its output."""
+    environment = {**os.environ, "USER_TASKS_DB": str(database), "DJANGO_SETTINGS_MODULE": "tests.legacy_settings"}
+    return subprocess.run(
+        [sys.executable, "-m", "django", *arguments],
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).parent.parent,
+    ).stdout
+
+
+def legacy_database(tmp_path: Path) -> Path:
+    database = tmp_path / "legacy.sqlite3"
+    with sqlite3.connect(database) as db:
+        db.executescript(LEGACY_DUMP.read_text())
+    return database
+
+
+def rows(database: Path, table: str) -> list[dict]:
+    """Every row as a dict: a table rebuilt by a migration may order its columns differently."""
+    with sqlite3.connect(database) as db:
+        db.row_factory = sqlite3.Row
+        return [dict(row) for row in db.execute(f"SELECT * FROM {table} ORDER BY id")]
+
+
+def columns(database: Path, table: str) -> list[tuple]:
+    """Name, type, nullability and key of each column, in name order (rebuilds may reorder them)."""
+    with sqlite3.connect(database) as db:
+        info = db.execute(f"PRAGMA table_info({table})").fetchall()
+    return sorted((name, kind, notnull, pk) for _, name, kind, notnull, _, pk in info)
+
+
+@pytest.mark.django_db
+def test_contract_migrations_keep_their_names_and_order():
+    executor = MigrationExecutor(connection)
+    ours = [
+        name
+        for app, name in executor.loader.graph.forwards_plan(("user_tasks", "0005_mariadb_uuid_conversion"))
+        if app == "user_tasks"
+    ]
+    assert ours == CONTRACT_MIGRATIONS
+
+
+@pytest.mark.django_db
+def test_models_and_migrations_agree():
+    call_command("makemigrations", "user_tasks", check=True, dry_run=True, verbosity=0)
+
+
+def test_our_first_five_migrations_build_the_schema_of_4_0(tmp_path):
+    ours = tmp_path / "ours.sqlite3"
+    django(ours, "migrate", "user_tasks", "0005_mariadb_uuid_conversion", "--verbosity=0")
+    theirs = legacy_database(tmp_path)
+
+    for table in TABLES:
+        assert columns(ours, table) == columns(theirs, table), table
+
+
+def test_a_4_0_database_upgrades_with_every_row_intact(tmp_path):
+    database = legacy_database(tmp_path)
+    before = {table: rows(database, table) for table in TABLES}
+
+    output = django(database, "migrate", "--verbosity=1")
+
+    assert "Applying user_tasks.0006" in output
+    assert {table: rows(database, table) for table in TABLES} == before
+
+
+def test_an_upgraded_4_0_database_is_usable_beyond_32767_steps(tmp_path):
+    database = legacy_database(tmp_path)
+    django(database, "migrate", "--verbosity=0")
+
+    script = (
+        "from user_tasks.models import UserTaskStatus as S;"
+        "import json;"
+        "s = S.objects.get(task_id='task-1');"
+        "s.increment_total_steps(100_000);"
+        "chain = S.objects.get(task_id='chain-1');"
+        "print(json.dumps([s.name, s.state, s.attempts, s.total_steps, chain.total_steps,"
+        " [a.name for a in s.artifacts.order_by('id')], str(s.artifacts.get(name='Output').file)]))"
+    )
+    output = json.loads(django(database, "shell", "-c", script).splitlines()[-1])
+
+    assert output == [
+        "Export 2024",
+        "Succeeded",
+        3,
+        132_767,
+        132_767,
+        ["Output", "Link", "Error"],
+        "user_tasks/2025/03/04/report.csv",
+    ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_upgrade_from_0005_keeps_rows_on_the_test_database():
+    """The same upgrade, on whichever database the suite runs against (PostgreSQL included)."""
+    executor = MigrationExecutor(connection)
+    executor.migrate([("user_tasks", "0005_mariadb_uuid_conversion")])
+    old_apps = executor.loader.project_state([("user_tasks", "0005_mariadb_uuid_conversion")]).apps
+    user = old_apps.get_model("auth", "User").objects.create(username="legacy")
+    old_status = old_apps.get_model("user_tasks", "UserTaskStatus").objects.create(
+        user_id=user.pk, task_id="t-1", task_class="x.y", name="Old", total_steps=32767, completed_steps=32767
+    )
+    old_apps.get_model("user_tasks", "UserTaskArtifact").objects.create(status_id=old_status.pk, text="kept")
+
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes("user_tasks"))
+
+    from user_tasks.models import UserTaskStatus
+
+    status = UserTaskStatus.objects.get(task_id="t-1")
+    assert (status.name, status.total_steps, status.completed_steps, status.uuid) == (
+        "Old",
+        32767,
+        32767,
+        old_status.uuid,
+    )
+    assert [a.text for a in status.artifacts.all()] == ["kept"]
+    status.increment_total_steps(1_000_000)
+    status.refresh_from_db()
+    assert status.total_steps == 1_032_767
