@@ -46,4 +46,6 @@ DATABASES = {
     }
 }
 MEDIA_ROOT = os.path.join(tempfile.gettempdir(), "user_tasks_test_media")
+# Fast hashing: the suite creates many users and never needs real password security.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 DEFAULT_AUTO_FIELD = "django.db.models.AutoField"

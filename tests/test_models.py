@@ -1,0 +1,414 @@
+"""``UserTaskStatus`` and ``UserTaskArtifact``: every method of the 4.0 contract, and what we add."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import translation
+
+from tests.factories import make_artifact, make_container, make_family, make_status, reload
+from user_tasks import user_task_stopped
+from user_tasks.exceptions import TaskCanceledException
+from user_tasks.models import State, UserTaskArtifact, UserTaskStatus
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def stopped():
+    """The states ``user_task_stopped`` announced, as (task_id, state) pairs."""
+    seen = []
+
+    def receiver(sender, status, **kwargs):
+        assert sender is UserTaskStatus
+        seen.append((status.task_id, status.state))
+
+    user_task_stopped.connect(receiver, weak=False)
+    yield seen
+    user_task_stopped.disconnect(receiver)
+
+
+@pytest.fixture
+def revoke(mocker):
+    return mocker.patch("user_tasks.models._revoke")
+
+
+# -- the contract's shape ------------------------------------------------------------------
+
+
+def test_tables_and_names_are_those_of_4_0():
+    assert UserTaskStatus._meta.db_table == "user_tasks_usertaskstatus"
+    assert UserTaskArtifact._meta.db_table == "user_tasks_usertaskartifact"
+    assert str(UserTaskStatus._meta.verbose_name_plural) == "user task statuses"
+
+
+def test_state_constants_are_the_capitalised_words():
+    assert (
+        UserTaskStatus.PENDING,
+        UserTaskStatus.IN_PROGRESS,
+        UserTaskStatus.SUCCEEDED,
+        UserTaskStatus.FAILED,
+        UserTaskStatus.CANCELED,
+        UserTaskStatus.RETRYING,
+    ) == ("Pending", "In Progress", "Succeeded", "Failed", "Canceled", "Retrying")
+    assert [member.value for member in State] == [
+        "Pending",
+        "In Progress",
+        "Succeeded",
+        "Failed",
+        "Canceled",
+        "Retrying",
+    ]
+
+
+def test_new_status_is_pending_on_its_first_attempt(user):
+    status = make_status(user)
+    status.refresh_from_db()
+    assert (status.state, status.attempts, status.completed_steps) == ("Pending", 1, 0)
+    assert status.uuid is not None
+
+
+def test_str_forms(user):
+    status = make_status(user, name="Export orders")
+    assert str(status) == "<UserTaskStatus: Export orders>"
+    assert str(make_artifact(status, text="short")) == "<UserTaskArtifact: (Output) short>"
+    assert str(make_artifact(status, text="x" * 51)) == f"<UserTaskArtifact: (Output) {'x' * 47}...>"
+    assert str(make_artifact(status, text="x" * 50)) == f"<UserTaskArtifact: (Output) {'x' * 50}>"
+    assert str(make_artifact(status, name="Link", url="https://example.com/r")) == (
+        "<UserTaskArtifact: (Link) https://example.com/r>"
+    )
+    assert str(make_artifact(status, file="user_tasks/a.csv", url="https://example.com/r")) == (
+        "<UserTaskArtifact: (Output) user_tasks/a.csv>"
+    )
+
+
+def test_artifact_url_must_be_a_url(user):
+    artifact = UserTaskArtifact(status=make_status(user), url="not a url")
+    with pytest.raises(ValidationError) as error:
+        artifact.full_clean()
+    assert "url" in error.value.message_dict
+
+
+def test_state_text_is_translated_and_custom_states_are_shown_as_stored(user):
+    status = make_status(user)
+    with translation.override("en"):
+        assert status.state_text == "Pending"
+        status.state = UserTaskStatus.IN_PROGRESS
+        assert status.state_text == "In Progress"
+        status.state = "Sending e-mails"
+        assert status.state_text == "Sending e-mails"
+
+
+def test_steps_beyond_a_small_integer_are_stored(user):
+    status = make_status(user, total_steps=3_000_000_000)
+    status.increment_completed_steps(100_000)
+    status.refresh_from_db()
+    assert (status.completed_steps, status.total_steps) == (100_000, 3_000_000_000)
+
+
+# -- start --------------------------------------------------------------------------------
+
+
+def test_start_marks_the_task_and_its_containers_in_progress(user):
+    container, (first, _second) = make_family(user)
+    first.start()
+    assert reload(first).state == "In Progress"
+    assert reload(container).state == "In Progress"
+
+
+def test_start_of_a_container_keeps_its_custom_state(user):
+    container = make_container(user, state="Sending e-mails")
+    container.start()
+    assert reload(container).state == "Sending e-mails"
+
+
+def test_start_of_a_canceled_task_raises(user):
+    status = make_status(user, state=UserTaskStatus.CANCELED)
+    with pytest.raises(TaskCanceledException):
+        status.start()
+    assert reload(status).state == "Canceled"
+
+
+def test_start_of_a_finished_task_keeps_its_state(user):
+    status = make_status(user, state=UserTaskStatus.SUCCEEDED)
+    status.start()
+    assert reload(status).state == "Succeeded"
+
+
+# -- progress -----------------------------------------------------------------------------
+
+
+def test_progress_travels_up_every_container_level(user):
+    chord = make_container(user, task_class="celery.chord", total_steps=4)
+    group = make_container(user, parent=chord, total_steps=4)
+    task = reload(make_status(user, parent=group, total_steps=4))
+
+    task.increment_completed_steps(3)
+
+    assert [reload(s).completed_steps for s in (task, group, chord)] == [3, 3, 3]
+    assert task.completed_steps == 3
+
+
+def test_progress_of_a_canceled_task_raises_and_is_not_counted(user):
+    status = make_status(user, total_steps=5)
+    UserTaskStatus.objects.filter(pk=status.pk).update(state=UserTaskStatus.CANCELED)
+    with pytest.raises(TaskCanceledException):
+        status.increment_completed_steps()
+    assert reload(status).completed_steps == 0
+
+
+def test_progress_of_a_deleted_status_raises_canceled(user):
+    status = make_status(user, total_steps=5)
+    UserTaskStatus.objects.filter(pk=status.pk).delete()
+    with pytest.raises(TaskCanceledException):
+        status.increment_completed_steps()
+
+
+def test_progress_of_a_canceled_container_is_still_counted(user):
+    container = make_container(user, state=UserTaskStatus.CANCELED, total_steps=2)
+    container.increment_completed_steps()
+    assert reload(container).completed_steps == 1
+
+
+@pytest.mark.parametrize("steps", [-1, 1.5, "2", True])
+def test_progress_needs_a_non_negative_integer(user, steps):
+    status = make_status(user)
+    with pytest.raises(ValueError, match="steps"):
+        status.increment_completed_steps(steps)
+    with pytest.raises(ValueError, match="steps"):
+        status.increment_total_steps(steps)
+
+
+def test_total_steps_grow_here_and_above(user):
+    container, (first, _second) = make_family(user, steps=2)
+    first.increment_total_steps(5)
+    assert (reload(first).total_steps, reload(container).total_steps) == (7, 9)
+
+
+def test_concurrent_progress_is_never_lost(user):
+    """Two copies of one status (two processes) both count: no read-modify-write."""
+    status = make_status(user, total_steps=10)
+    copy_a, copy_b = reload(status), reload(status)
+    copy_a.increment_completed_steps(2)
+    copy_b.increment_completed_steps(3)
+    assert reload(status).completed_steps == 5
+
+
+# -- cancel -------------------------------------------------------------------------------
+
+
+def test_cancel_of_a_pending_task_revokes_it(user, revoke, stopped):
+    status = make_status(user)
+    status.cancel()
+    revoke.assert_called_once_with(status.task_id)
+    assert reload(status).state == status.state == "Canceled"
+    assert stopped == [(status.task_id, "Canceled")]
+
+
+def test_cancel_of_a_running_task_does_not_revoke_it(user, revoke):
+    status = make_status(user, state=UserTaskStatus.IN_PROGRESS)
+    status.cancel()
+    revoke.assert_not_called()
+    assert reload(status).state == "Canceled"
+
+
+@pytest.mark.parametrize("final", ["Succeeded", "Failed", "Canceled"])
+def test_cancel_of_a_finished_task_keeps_its_state(user, revoke, stopped, final):
+    status = make_status(user, state=final)
+    status.cancel()
+    assert reload(status).state == status.state == final
+    assert stopped == []
+
+
+def test_cancel_of_a_container_cancels_its_unfinished_children(user, revoke, stopped):
+    container, (first, second) = make_family(user, task_class="celery.group")
+    UserTaskStatus.objects.filter(pk=first.pk).update(state=UserTaskStatus.SUCCEEDED)
+
+    reload(container).cancel()
+
+    assert [reload(s).state for s in (container, first, second)] == ["Canceled", "Succeeded", "Canceled"]
+    revoke.assert_called_once_with(second.task_id)
+    assert sorted(stopped) == sorted([(container.task_id, "Canceled"), (second.task_id, "Canceled")])
+
+
+def test_canceled_chain_member_cancels_the_chain_and_what_follows(user, revoke):
+    container, (first, second) = make_family(user, task_class="celery.chain")
+    first.start()
+    first.cancel()
+    assert [reload(s).state for s in (container, first, second)] == ["Canceled"] * 3
+
+
+def test_canceled_group_member_cancels_the_group_once_the_others_are_done(user, revoke):
+    container, (first, second) = make_family(user, task_class="celery.group")
+    first.cancel()
+    assert reload(container).state == "Pending"
+    second.succeed()
+    assert reload(container).state == "Canceled"
+
+
+# -- fail ---------------------------------------------------------------------------------
+
+
+def test_fail_keeps_the_message_as_an_error_artifact(user, stopped):
+    status = make_status(user, state=UserTaskStatus.IN_PROGRESS)
+    status.fail("Disk full")
+    assert reload(status).state == "Failed"
+    assert [(a.name, a.text) for a in status.artifacts.all()] == [("Error", "Disk full")]
+    assert stopped == [(status.task_id, "Failed")]
+
+
+def test_fail_of_a_member_fails_its_containers_and_leaves_group_siblings_alone(user):
+    chord = make_container(user, task_class="celery.chord")
+    group = make_container(user, parent=chord)
+    failing = reload(make_status(user, parent=group))
+    sibling = make_status(user, parent=group, state=UserTaskStatus.IN_PROGRESS)
+
+    failing.fail("Bad row")
+
+    assert [reload(s).state for s in (failing, group, chord, sibling)] == ["Failed", "Failed", "Failed", "In Progress"]
+    assert [a.text for a in reload(chord).artifacts.all()] == ["Bad row"]
+
+
+def test_fail_of_a_chain_member_cancels_the_members_that_never_started(user):
+    container, (first, second) = make_family(user, task_class="celery.chain")
+    first.fail("Stopped")
+    assert [reload(s).state for s in (container, first, second)] == ["Failed", "Failed", "Canceled"]
+
+
+def test_fail_of_a_canceled_task_keeps_it_canceled_without_an_error(user, stopped):
+    status = make_status(user, state=UserTaskStatus.CANCELED)
+    status.fail("late error")
+    assert reload(status).state == "Canceled"
+    assert not status.artifacts.exists()
+    assert stopped == []
+
+
+# -- retry, names, custom states --------------------------------------------------------------
+
+
+def test_retry_counts_an_attempt_and_leaves_containers_alone(user):
+    container, (first, _second) = make_family(user)
+    first.start()
+    first.retry()
+    assert (reload(first).state, reload(first).attempts, first.attempts) == ("Retrying", 2, 2)
+    assert reload(container).state == "In Progress"
+
+
+def test_retry_of_a_canceled_task_changes_nothing(user):
+    status = make_status(user, state=UserTaskStatus.CANCELED)
+    status.retry()
+    assert (reload(status).state, reload(status).attempts) == ("Canceled", 1)
+
+
+def test_set_name_renames_the_containers_too(user):
+    container, (first, _second) = make_family(user)
+    first.set_name("Yearly report")
+    assert (reload(first).name, reload(container).name) == ("Yearly report", "Yearly report")
+
+
+@pytest.mark.parametrize(
+    ("kind", "shown_above"), [("celery.chain", True), ("celery.chord", True), ("celery.group", False)]
+)
+def test_set_state_shows_on_chains_and_chords_but_not_groups(user, kind, shown_above):
+    container, (first, _second) = make_family(user, task_class=kind)
+    first.start()
+    first.set_state("Sending e-mails")
+    assert reload(first).state == "Sending e-mails"
+    assert (reload(container).state == "Sending e-mails") is shown_above
+
+
+def test_set_state_of_a_canceled_task_raises(user):
+    status = make_status(user, state=UserTaskStatus.CANCELED)
+    with pytest.raises(TaskCanceledException):
+        status.set_state("Working")
+    assert reload(status).state == "Canceled"
+
+
+# -- succeed ------------------------------------------------------------------------------
+
+
+def test_succeed_completes_the_steps(user, stopped):
+    status = make_status(user, total_steps=5, state=UserTaskStatus.IN_PROGRESS)
+    status.increment_completed_steps(2)
+    status.succeed()
+    assert (reload(status).state, reload(status).completed_steps) == ("Succeeded", 5)
+    assert stopped == [(status.task_id, "Succeeded")]
+
+
+def test_container_succeeds_only_when_every_child_has(user, stopped):
+    container, (first, second) = make_family(user, task_class="celery.group", steps=2)
+    first.succeed()
+    assert (reload(container).state, reload(container).completed_steps) == ("Pending", 2)
+    second.succeed()
+    assert (reload(container).state, reload(container).completed_steps) == ("Succeeded", 4)
+    assert stopped == [(first.task_id, "Succeeded"), (second.task_id, "Succeeded"), (container.task_id, "Succeeded")]
+
+
+def test_succeed_of_a_canceled_task_keeps_it_canceled(user, stopped):
+    status = make_status(user, state=UserTaskStatus.CANCELED)
+    status.succeed()
+    assert reload(status).state == "Canceled"
+    assert stopped == []
+
+
+def test_stop_signal_is_sent_once_per_task_however_often_it_is_finished(user, revoke, stopped):
+    status = make_status(user)
+    status.succeed()
+    status.succeed()
+    status.fail("late")
+    status.cancel()
+    assert stopped == [(status.task_id, "Succeeded")]
+
+
+def test_a_failing_stop_receiver_does_not_break_the_change(user):
+    def broken(**kwargs):
+        raise RuntimeError("receiver bug")
+
+    user_task_stopped.connect(broken, weak=False)
+    try:
+        status = make_status(user)
+        status.succeed()
+    finally:
+        user_task_stopped.disconnect(broken)
+    assert reload(status).state == "Succeeded"
+
+
+# -- artifact files -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path)
+    return tmp_path
+
+
+def artifact_with_file(user):
+    artifact = UserTaskArtifact(status=make_status(user))
+    artifact.file.save("report.csv", ContentFile(b"a,b\n"), save=True)
+    return artifact
+
+
+@pytest.mark.parametrize("deleted", ["artifact", "status", "user"])
+def test_deleting_removes_the_artifact_file_after_commit(user, media, django_capture_on_commit_callbacks, deleted):
+    artifact = artifact_with_file(user)
+    path = media / artifact.file.name
+    assert path.exists()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        {"artifact": artifact, "status": artifact.status, "user": user}[deleted].delete()
+
+    assert not path.exists()
+
+
+def test_rolled_back_deletion_keeps_the_file(user, media):
+    artifact = artifact_with_file(user)
+    path, pk = media / artifact.file.name, artifact.pk
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        artifact.delete()
+        raise RuntimeError("roll back")
+
+    assert path.exists()
+    assert UserTaskArtifact.objects.filter(pk=pk).exists()
