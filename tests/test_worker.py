@@ -229,6 +229,19 @@ def test_task_canceled_before_it_starts_never_runs(celery_worker, user, stopped)
     assert stopped == [(result.id, "Canceled")]
 
 
+def test_task_canceled_before_it_starts_stops_even_if_the_revoke_was_missed(celery_worker, user, stopped):
+    """A worker that never heard the revoke still finds the status Canceled and skips the body."""
+    result = tasks.export.apply_async((user.pk,), {"label": "missed"}, countdown=1)
+    UserTaskStatus.objects.filter(task_id=result.id).update(state=UserTaskStatus.CANCELED)
+
+    with pytest.raises(Exception, match="canceled"):
+        result.get(timeout=10)
+    status = UserTaskStatus.objects.get(task_id=result.id)
+    assert status.state == "Canceled"
+    assert status.artifacts.count() == 0
+    assert stopped == []
+
+
 @pytest.mark.parametrize("arguments", [{}, {"user_id": 999_999}, {"user_id": None}], ids=["missing", "unknown", "none"])
 def test_send_without_a_valid_user_raises_type_error_and_queues_nothing(celery_worker, user, arguments):
     ran: list[str] = []
