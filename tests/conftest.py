@@ -6,6 +6,8 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from tests.celery_app import app
+from user_tasks import user_task_stopped
+from user_tasks.models import UserTaskStatus
 
 
 @pytest.fixture
@@ -44,3 +46,17 @@ def celery_config():
 @pytest.fixture(scope="session")
 def celery_worker_parameters():
     return {"perform_ping_check": False, "shutdown_timeout": 10}
+
+
+@pytest.fixture
+def stopped():
+    """Every (task_id, state) ``user_task_stopped`` announces, in order; checks its sender."""
+    seen: list[tuple[str, str]] = []
+
+    def receiver(sender, status, **kwargs):
+        assert sender is UserTaskStatus
+        seen.append((status.task_id, status.state))
+
+    user_task_stopped.connect(receiver, weak=False)
+    yield seen
+    user_task_stopped.disconnect(receiver)

@@ -17,20 +17,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def stopped():
-    """The states ``user_task_stopped`` announced, as (task_id, state) pairs."""
-    seen = []
-
-    def receiver(sender, status, **kwargs):
-        assert sender is UserTaskStatus
-        seen.append((status.task_id, status.state))
-
-    user_task_stopped.connect(receiver, weak=False)
-    yield seen
-    user_task_stopped.disconnect(receiver)
-
-
-@pytest.fixture
 def revoke(mocker):
     return mocker.patch("user_tasks.models._revoke")
 

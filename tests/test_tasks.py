@@ -6,7 +6,6 @@ import pytest
 from celery import Task, chain, chord, group, shared_task
 
 from tests import tasks
-from user_tasks import user_task_stopped
 from user_tasks.models import UserTaskStatus
 from user_tasks.tasks import UserTask, UserTaskMixin
 
@@ -31,18 +30,6 @@ class ClassBased(UserTask):
 
     def run(self, user_id, *rest, label="class"):
         return label
-
-
-@pytest.fixture
-def stopped():
-    seen = []
-
-    def receiver(sender, status, **kwargs):
-        seen.append((sender, status.task_id, status.state))
-
-    user_task_stopped.connect(receiver, weak=False)
-    yield seen
-    user_task_stopped.disconnect(receiver)
 
 
 # -- naming and sizing -----------------------------------------------------------------------
@@ -103,7 +90,7 @@ def test_eager_task_is_recorded_and_succeeds_with_its_steps(celery_eager, user, 
     assert (status.user, status.name, status.task_class) == (user, "Export orders", "tests.tasks.export")
     assert (status.state, status.completed_steps, status.total_steps) == ("Succeeded", 3, 3)
     assert [a.text for a in status.artifacts.all()] == ["exported orders"]
-    assert stopped == [(UserTaskStatus, result.id, "Succeeded")]
+    assert stopped == [(result.id, "Succeeded")]
 
 
 def test_apply_is_tracked_without_always_eager(user):
@@ -117,14 +104,14 @@ def test_failure_is_recorded_with_the_message_only(celery_eager, user, stopped):
     status = UserTaskStatus.objects.get(task_id=result.id)
     assert status.state == "Failed"
     assert [(a.name, a.text) for a in status.artifacts.all()] == [("Error", "Disk full")]
-    assert stopped == [(UserTaskStatus, result.id, "Failed")]
+    assert stopped == [(result.id, "Failed")]
 
 
 def test_task_canceled_while_running_stays_canceled(celery_eager, user, stopped):
     result = tasks.cancels_itself.delay(user_id=user.pk)
 
     assert UserTaskStatus.objects.get(task_id=result.id).state == "Canceled"
-    assert stopped == [(UserTaskStatus, result.id, "Canceled")]
+    assert stopped == [(result.id, "Canceled")]
 
 
 def test_task_that_swallows_cancellation_stays_canceled(celery_eager, user, stopped):
@@ -132,7 +119,7 @@ def test_task_that_swallows_cancellation_stays_canceled(celery_eager, user, stop
 
     assert result.get() == "cleaned up"
     assert UserTaskStatus.objects.get(task_id=result.id).state == "Canceled"
-    assert stopped == [(UserTaskStatus, result.id, "Canceled")]
+    assert stopped == [(result.id, "Canceled")]
 
 
 def test_custom_state_is_stored_then_succeeds(celery_eager, user):
@@ -146,7 +133,7 @@ def test_eager_retries_count_attempts_on_one_status(celery_eager, user, stopped)
 
     status = UserTaskStatus.objects.get()
     assert (status.task_id, status.state, status.attempts) == (result.id, "Succeeded", 3)
-    assert stopped == [(UserTaskStatus, result.id, "Succeeded")]
+    assert stopped == [(result.id, "Succeeded")]
 
 
 # -- refused calls ---------------------------------------------------------------------------

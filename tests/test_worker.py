@@ -11,7 +11,6 @@ from celery.contrib.testing.worker import start_worker
 from celery.result import AsyncResult
 
 from tests import tasks
-from user_tasks import user_task_stopped
 from user_tasks.models import UserTaskStatus
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -37,20 +36,6 @@ def celery_worker(worker_app):
     worker_app.set_current()
     worker_app.set_default()
     yield worker_app
-
-
-@pytest.fixture
-def stopped():
-    """Every status ``user_task_stopped`` announces, in order."""
-    seen: list[tuple[str, str]] = []
-
-    def receiver(sender, status, **kwargs):
-        assert sender is UserTaskStatus
-        seen.append((status.task_id, status.state))
-
-    user_task_stopped.connect(receiver, weak=False)
-    yield seen
-    user_task_stopped.disconnect(receiver)
 
 
 def wait_for(predicate, timeout=10.0):

@@ -69,6 +69,21 @@ class Plan:
     parent: str | None  # the container of the sent task's own row
     stamps: list[tuple[dict[str, Any], str]] = field(default_factory=list)
 
+    def add_later_members(self, members: list[tuple[dict[str, Any], Description]], parent: str) -> None:
+        """Plan rows for tasks Celery sends later (chain followers, a chord body), to be stamped."""
+        for signature, description in members:
+            self.rows.append(
+                Row(
+                    signature["options"]["task_id"],
+                    signature["task"],
+                    description.name,
+                    description.user_id,
+                    description.total_steps,
+                    parent=parent,
+                )
+            )
+            self.stamps.append((signature, parent))
+
 
 #: Returns the description of a call of a tracked task, or ``None`` for other tasks.
 #: ``prefixed`` says Celery will put the previous result in front of ``args``.
@@ -150,19 +165,7 @@ def _plan_chain(call: Call, own: Description, member: Row, followers: list[tuple
     member.parent = chain.task_id
     rows.append(member)
     plan_ = Plan(rows, parent=chain.task_id)
-    for signature, description in followers:
-        task_id = signature["options"]["task_id"]
-        rows.append(
-            Row(
-                task_id,
-                signature["task"],
-                description.name,
-                description.user_id,
-                description.total_steps,
-                parent=chain.task_id,
-            )
-        )
-        plan_.stamps.append((signature, chain.task_id))
+    plan_.add_later_members(followers, chain.task_id)
     return plan_
 
 
@@ -174,19 +177,7 @@ def _plan_chord(call: Call, own: Description, member: Row, describe: Describe) -
     member.parent = header.task_id
     rows = [chord, header, member]
     plan_ = Plan(rows, parent=header.task_id)
-    for signature, description in _tracked_signatures([call.chord], describe, prefixed=True):
-        body_id = signature["options"]["task_id"]
-        rows.append(
-            Row(
-                body_id,
-                signature["task"],
-                description.name,
-                description.user_id,
-                description.total_steps,
-                parent=chord.task_id,
-            )
-        )
-        plan_.stamps.append((signature, chord.task_id))
+    plan_.add_later_members(_tracked_signatures([call.chord], describe, prefixed=True), chord.task_id)
     return plan_
 
 
