@@ -47,7 +47,8 @@ setup(
         "drf-spectacular>=0.27",
     ],
     extras_require={
-        "test": ["pytest", "pytest-django", "pytest-cov", "pytest-mock"],
+        "rules": ["rules>=3.3"],
+        "test": ["pytest", "pytest-django", "pytest-cov", "pytest-mock", "rules"],
         "docs": ["sphinx"],
         "quality": ["ruff", "mypy", "django-stubs", "celery-types"],
     },

@@ -4,3 +4,5 @@ from celery import Celery
 
 app = Celery("tests")
 app.config_from_object("django.conf:settings", namespace="CELERY")
+# The app Celery falls back on when no test made another current: never a real broker.
+app.set_default()

@@ -14,6 +14,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "rest_framework",
     "user_tasks",
     "tests",
 ]
@@ -49,3 +50,7 @@ MEDIA_ROOT = os.path.join(tempfile.gettempdir(), "user_tasks_test_media")
 # Fast hashing: the suite creates many users and never needs real password security.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
+
+# Any control message a test sends (a revoke, say) goes to an in-process broker.
+CELERY_BROKER_URL = "memory://"
+CELERY_RESULT_BACKEND = "cache+memory://"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from celery import Task, shared_task
 
+from tests.polling import wait_for
 from user_tasks.models import UserTaskStatus
 from user_tasks.tasks import UserTaskMixin
 
@@ -43,7 +44,7 @@ def test_mixin_after_task_is_tracked_through_a_worker(celery_app, celery_worker,
     result = legacy_export.delay(user_id=user.pk, steps=1)
 
     assert result.get(timeout=10) == "In Progress"
-    assert UserTaskStatus.objects.get(task_id=result.id).state == "Succeeded"
+    wait_for(lambda: UserTaskStatus.objects.get(task_id=result.id).state == "Succeeded")
 
 
 @pytest.mark.django_db(transaction=True)

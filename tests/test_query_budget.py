@@ -10,6 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from tests import tasks
+from tests.polling import wait_for
 from user_tasks.models import UserTaskStatus
 
 
@@ -19,7 +20,7 @@ class Recorder:
     def __init__(self) -> None:
         self.statements: list[str] = []
         self._lock = threading.Lock()
-        self._open: dict[int, object] = {}
+        self.open: dict[int, object] = {}
 
     def __call__(self, execute, sql, params, many, context):
         with self._lock:
@@ -29,10 +30,10 @@ class Recorder:
     def attach(self, **kwargs) -> None:
         wrapper = connection.execute_wrapper(self)
         wrapper.__enter__()
-        self._open[threading.get_ident()] = wrapper
+        self.open[threading.get_ident()] = wrapper
 
     def detach(self, **kwargs) -> None:
-        wrapper = self._open.pop(threading.get_ident(), None)
+        wrapper = self.open.pop(threading.get_ident(), None)
         if wrapper is not None:
             wrapper.__exit__(None, None, None)  # type: ignore[attr-defined]
 
@@ -53,6 +54,7 @@ def test_plain_task_lives_on_three_statements_through_a_worker(celery_app, celer
     with CaptureQueriesContext(connection) as sent:
         result = tasks.silent.delay(user_id=user.pk)
     result.get(timeout=10)
+    wait_for(lambda: len(worker_sql.statements) == 2 and not worker_sql.open)
 
     statements = [q["sql"] for q in sent.captured_queries] + worker_sql.statements
     assert [sql.split()[0] for sql in statements] == ["INSERT", "UPDATE", "UPDATE"]

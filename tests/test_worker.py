@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from celery import Celery, chain, chord, group
 from celery.contrib.testing.app import setup_default_app
@@ -11,6 +9,7 @@ from celery.contrib.testing.worker import start_worker
 from celery.result import AsyncResult
 
 from tests import tasks
+from tests.polling import wait_for
 from user_tasks.models import UserTaskStatus
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -36,15 +35,6 @@ def celery_worker(worker_app):
     worker_app.set_current()
     worker_app.set_default()
     yield worker_app
-
-
-def wait_for(predicate, timeout=10.0):
-    """Poll until ``predicate()`` holds: status rows settle just after results are ready."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(0.05)
 
 
 def statuses(**filters):

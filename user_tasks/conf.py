@@ -56,6 +56,14 @@ class Settings:
         )
 
     @property
+    def USER_TASKS_PAGINATION_CLASS(self) -> Any:  # noqa: N802
+        """Pagination of the REST lists: an import path or class; ``None`` returns whole lists.
+
+        Default: ``"user_tasks.pagination.UserTaskPagination"`` (``?page=``, ``?page_size=`` up to 100).
+        """
+        return getattr(django_settings, "USER_TASKS_PAGINATION_CLASS", "user_tasks.pagination.UserTaskPagination")
+
+    @property
     def USER_TASKS_PURGE_BATCH_SIZE(self) -> int:  # noqa: N802
         """How many statuses ``purge_old_user_tasks`` deletes per batch; bounds its memory use.
 

@@ -242,6 +242,8 @@ class UserTaskStatus(TimeStamped):
     class Meta:
         verbose_name = _("user task status")
         verbose_name_plural = _("user task statuses")
+        # Django adds view/change/delete; cancelling is ours to grant.
+        permissions = [("cancel_usertaskstatus", _("Can cancel user task status"))]
         indexes = [
             models.Index(fields=["user", "-created"], name="user_tasks_owner_newest_idx"),
             models.Index(fields=["state", "modified"], name="user_tasks_state_modified_idx"),

@@ -1,0 +1,62 @@
+"""JSON forms of statuses and artifacts; the field names of django-user-tasks 4.0 are kept."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+from rest_framework.reverse import reverse
+
+from .models import UserTaskArtifact, UserTaskStatus
+
+
+class StatusSerializer(serializers.HyperlinkedModelSerializer):
+    """A status as its owner sees it, with a percent ``progress`` ready for a progress bar."""
+
+    url = serializers.HyperlinkedIdentityField(view_name="usertaskstatus-detail", lookup_field="uuid")
+    state_text = serializers.CharField(read_only=True, help_text="The state in the user's language")
+    progress = serializers.SerializerMethodField(help_text="Percent of the steps completed, from 0 to 100")
+    artifacts = serializers.HyperlinkedRelatedField(
+        many=True, read_only=True, view_name="usertaskartifact-detail", lookup_field="uuid"
+    )
+
+    class Meta:
+        model = UserTaskStatus
+        fields = (
+            "uuid",
+            "url",
+            "name",
+            "state",
+            "state_text",
+            "completed_steps",
+            "total_steps",
+            "progress",
+            "attempts",
+            "created",
+            "modified",
+            "artifacts",
+        )
+        read_only_fields = fields
+
+    def get_progress(self, status: UserTaskStatus) -> float:
+        if status.state == UserTaskStatus.SUCCEEDED:
+            return 100.0
+        if not status.total_steps:
+            return 0.0
+        return round(min(status.completed_steps, status.total_steps) * 100 / status.total_steps, 1)
+
+
+class ArtifactSerializer(serializers.HyperlinkedModelSerializer):
+    """An artifact; ``file`` links to the permission-checked download, ``url`` is the artifact's own link."""
+
+    detail_url = serializers.HyperlinkedIdentityField(view_name="usertaskartifact-detail", lookup_field="uuid")
+    status = serializers.HyperlinkedRelatedField(read_only=True, view_name="usertaskstatus-detail", lookup_field="uuid")
+    file = serializers.SerializerMethodField(help_text="URL to download the artifact's file, or '' if it has none")
+
+    class Meta:
+        model = UserTaskArtifact
+        fields = ("uuid", "detail_url", "name", "created", "modified", "status", "file", "text", "url")
+        read_only_fields = fields
+
+    def get_file(self, artifact: UserTaskArtifact) -> str:
+        if not artifact.file:
+            return ""
+        return reverse("usertaskartifact-download", kwargs={"uuid": artifact.uuid}, request=self.context.get("request"))
