@@ -15,6 +15,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "rest_framework",
+    "drf_spectacular",
     "user_tasks",
     "tests",
 ]
@@ -54,3 +55,6 @@ DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
 # Any control message a test sends (a revoke, say) goes to an in-process broker.
 CELERY_BROKER_URL = "memory://"
 CELERY_RESULT_BACKEND = "cache+memory://"
+
+REST_FRAMEWORK = {"DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema"}
+SPECTACULAR_SETTINGS = {"TITLE": "user_tasks test API", "VERSION": "test"}

@@ -60,3 +60,21 @@ class ArtifactSerializer(serializers.HyperlinkedModelSerializer):
         if not artifact.file:
             return ""
         return reverse("usertaskartifact-download", kwargs={"uuid": artifact.uuid}, request=self.context.get("request"))
+
+
+class ClearSerializer(serializers.Serializer):
+    """What ``POST tasks/clear/`` accepts: optionally, only statuses created before a time."""
+
+    before = serializers.DateTimeField(required=False, help_text="Only clear tasks created before this time")
+
+
+class ClearedSerializer(serializers.Serializer):
+    """What ``POST tasks/clear/`` answers."""
+
+    deleted = serializers.IntegerField(help_text="How many statuses were deleted")
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The body of a 403 or 404 answer."""
+
+    detail = serializers.CharField()

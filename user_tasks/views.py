@@ -15,17 +15,23 @@ from django.http import FileResponse, Http404
 from django.utils.module_loading import import_string
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
-from rest_framework import mixins, serializers, status, viewsets
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from .conf import settings
-from .filters import StatusQueryFilter, StrictOrderingFilter, _moment
+from .filters import StatusQueryFilter, StrictOrderingFilter
 from .models import UserTaskArtifact, UserTaskStatus
 from .permissions import ArtifactPermission, StatusPermission
-from .serializers import ArtifactSerializer, StatusSerializer
+from .serializers import ArtifactSerializer, ClearedSerializer, ClearSerializer, ErrorSerializer, StatusSerializer
+
+
+#: The error answers every endpoint may give.
+ERRORS = {403: ErrorSerializer, 404: ErrorSerializer}
+LIST_ERRORS = {400: OpenApiTypes.OBJECT, 403: ErrorSerializer}
 
 
 def _backends(paths: tuple[Any, ...]) -> list[Any]:
@@ -64,6 +70,11 @@ class UserTaskViewMixin:
         return None
 
 
+@extend_schema_view(
+    list=extend_schema(responses={200: StatusSerializer(many=True), 304: None, **LIST_ERRORS}),
+    retrieve=extend_schema(responses={200: StatusSerializer, 304: None, **ERRORS}),
+    destroy=extend_schema(responses={204: None, **ERRORS}),
+)
 class StatusViewSet(
     UserTaskViewMixin,
     mixins.ListModelMixin,
@@ -106,6 +117,7 @@ class StatusViewSet(
             instance.cancel()
         instance.delete()
 
+    @extend_schema(request=None, responses={201: StatusSerializer, **ERRORS})
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, uuid: str | None = None) -> Response:
         """Revoke the task if it has not started, stop it at its next progress report if it has."""
@@ -113,20 +125,23 @@ class StatusViewSet(
         instance.cancel()
         return Response(self.get_serializer(instance).data, status=status.HTTP_201_CREATED)
 
-    @action(detail=False, methods=["post"], serializer_class=serializers.Serializer)
+    @extend_schema(request=ClearSerializer, responses={200: ClearedSerializer, **ERRORS})
+    @action(detail=False, methods=["post"], serializer_class=ClearSerializer)
     def clear(self, request: Request) -> Response:
         """Delete the caller's own finished statuses (with ``before``: only those created earlier)."""
+        choice = ClearSerializer(data=request.data)
+        choice.is_valid(raise_exception=True)
         finished = UserTaskStatus.objects.finished().filter(user=request.user, parent__isnull=True)
-        before = request.data.get("before") if hasattr(request.data, "get") else None
-        if before:
-            try:
-                finished = finished.filter(created__lt=_moment(str(before)))
-            except ValueError as error:
-                raise ValidationError({"before": [str(error)]}) from None
+        if "before" in choice.validated_data:
+            finished = finished.filter(created__lt=choice.validated_data["before"])
         deleted = finished.purge(batch_size=settings.USER_TASKS_PURGE_BATCH_SIZE)
-        return Response({"deleted": deleted})
+        return Response(ClearedSerializer({"deleted": deleted}).data)
 
 
+@extend_schema_view(
+    list=extend_schema(responses={200: ArtifactSerializer(many=True), 403: ErrorSerializer}),
+    retrieve=extend_schema(responses={200: ArtifactSerializer, **ERRORS}),
+)
 class ArtifactViewSet(UserTaskViewMixin, viewsets.ReadOnlyModelViewSet):
     """The output of the tasks a user may see; files download through a permission check."""
 
@@ -142,6 +157,7 @@ class ArtifactViewSet(UserTaskViewMixin, viewsets.ReadOnlyModelViewSet):
     def get_queryset(self) -> QuerySet:
         return UserTaskArtifact.objects.select_related("status").order_by("-created", "-id")
 
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, **ERRORS})
     @action(detail=True, methods=["get"])
     def download(self, request: Request, uuid: str | None = None) -> FileResponse:
         """Stream the artifact's file, named after it; 404 when it has none."""
