@@ -28,7 +28,6 @@ from .models import UserTaskArtifact, UserTaskStatus
 from .permissions import ArtifactPermission, StatusPermission
 from .serializers import ArtifactSerializer, ClearedSerializer, ClearSerializer, ErrorSerializer, StatusSerializer
 
-
 #: The error answers every endpoint may give.
 ERRORS = {403: ErrorSerializer, 404: ErrorSerializer}
 LIST_ERRORS = {400: OpenApiTypes.OBJECT, 403: ErrorSerializer}
