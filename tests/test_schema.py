@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import jsonschema
 import pytest
@@ -89,3 +93,33 @@ def test_real_responses_match_the_schema(schema, user, mocker):
     assert cleared == {"deleted": 2}
     assert_matches(schema, "/api/tasks/{uuid}/", "get", 404, client.get(f"/api/tasks/{finished.uuid}/").json())
     assert_matches(schema, "/api/tasks/", "get", 403, APIClient().get("/api/tasks/").json())
+
+
+def test_example_project_serves_a_valid_schema_and_swagger_ui(tmp_path):
+    """The demo's settings (its own database under a temp dir) produce the same valid schema."""
+    environment = {**os.environ, "DJANGO_SETTINGS_MODULE": "example.settings"}
+    environment.pop("DATABASE_URL", None)
+    root = Path(__file__).parent.parent
+    subprocess.run(
+        [sys.executable, "manage.py", "spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "s.yml")],
+        cwd=root,
+        env=environment,
+        check=True,
+        capture_output=True,
+    )
+    script = (
+        "from django.test import Client;"
+        "from django.test.utils import setup_test_environment;"
+        "setup_test_environment();"
+        "client = Client();"
+        "print(client.get('/api/docs/').status_code, client.get('/api/schema/').status_code)"
+    )
+    output = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", script],
+        cwd=root,
+        env=environment,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    assert output.splitlines()[-1] == "200 200"

@@ -52,6 +52,7 @@ class Command(BaseCommand):
                 self.style.SUCCESS(
                     f"\nDemo running. Open http://{host}/admin/user_tasks/usertaskstatus/ "
                     f"and log in as {DEMO_USERNAME} / {DEMO_PASSWORD}.\n"
+                    f"REST API: http://{host}/api/tasks/ (Swagger UI: http://{host}/api/docs/).\n"
                     f"Worker log: {log_path}. Stop with Ctrl+C.\n"
                 )
             )
