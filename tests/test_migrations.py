@@ -59,6 +59,29 @@ def columns(database: Path, table: str) -> list[tuple]:
     return sorted((name, kind, notnull, pk) for _, name, kind, notnull, _, pk in info)
 
 
+def schema(database: Path, table: str) -> dict[str, list[tuple]]:
+    """Columns, indexes (name, uniqueness, columns) and foreign keys of ``table``.
+
+    SQLite numbers the indexes it makes for UNIQUE columns by column position,
+    which a table rebuild may change: those are compared without their names.
+    """
+    with sqlite3.connect(database) as db:
+        index_rows = db.execute(f"PRAGMA index_list({table})").fetchall()
+        indexes = sorted(
+            (
+                "" if name.startswith("sqlite_autoindex") else name,
+                unique,
+                tuple(column for _, _, column in db.execute(f"PRAGMA index_info({name})").fetchall()),
+            )
+            for _, name, unique, *_ in index_rows
+        )
+        foreign_keys = sorted(
+            (column, target, target_column)
+            for _, _, target, column, target_column, *_ in db.execute(f"PRAGMA foreign_key_list({table})").fetchall()
+        )
+    return {"columns": columns(database, table), "indexes": indexes, "foreign_keys": foreign_keys}
+
+
 @pytest.mark.django_db
 def test_contract_migrations_keep_their_names_and_order():
     executor = MigrationExecutor(connection)
@@ -81,7 +104,19 @@ def test_our_first_five_migrations_build_the_schema_of_4_0(tmp_path):
     theirs = legacy_database(tmp_path)
 
     for table in TABLES:
-        assert columns(ours, table) == columns(theirs, table), table
+        assert schema(ours, table) == schema(theirs, table), table
+    assert ("completed_steps", "smallint unsigned", 1, 0) in columns(ours, TABLES[0])
+
+
+def test_an_upgraded_4_0_database_has_the_schema_of_a_new_one(tmp_path):
+    upgraded = legacy_database(tmp_path)
+    django(upgraded, "migrate", "--verbosity=0")
+    new = tmp_path / "new.sqlite3"
+    django(new, "migrate", "--verbosity=0")
+
+    for table in TABLES:
+        assert schema(upgraded, table) == schema(new, table), table
+    assert ("total_steps", "bigint unsigned", 1, 0) in columns(upgraded, TABLES[0])
 
 
 def test_a_4_0_database_upgrades_with_every_row_intact(tmp_path):
@@ -120,32 +155,70 @@ def test_an_upgraded_4_0_database_is_usable_beyond_32767_steps(tmp_path):
     ]
 
 
-@pytest.mark.django_db(transaction=True)
-def test_upgrade_from_0005_keeps_rows_on_the_test_database():
-    """The same upgrade, on whichever database the suite runs against (PostgreSQL included)."""
+def snapshot(apps) -> dict[str, list[dict]]:
+    """Every status and artifact row, as ``apps`` (historical or current) reads them."""
+    return {
+        model: list(apps.get_model("user_tasks", model).objects.order_by("pk").values())
+        for model in ("UserTaskStatus", "UserTaskArtifact")
+    }
+
+
+@pytest.fixture
+def at_0005(transactional_db):
+    """The test database migrated back to 4.0's last migration; migrated forward again afterwards, whatever happens."""
     executor = MigrationExecutor(connection)
-    executor.migrate([("user_tasks", "0005_mariadb_uuid_conversion")])
-    old_apps = executor.loader.project_state([("user_tasks", "0005_mariadb_uuid_conversion")]).apps
-    user = old_apps.get_model("auth", "User").objects.create(username="legacy")
-    old_status = old_apps.get_model("user_tasks", "UserTaskStatus").objects.create(
-        user_id=user.pk, task_id="t-1", task_class="x.y", name="Old", total_steps=32767, completed_steps=32767
+    target = [("user_tasks", "0005_mariadb_uuid_conversion")]
+    executor.migrate(target)
+    yield executor.loader.project_state(target).apps
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+
+def test_upgrade_from_0005_keeps_every_row_on_the_test_database(at_0005):
+    """The same upgrade, on whichever database the suite runs against (PostgreSQL included)."""
+    old = at_0005
+    user = old.get_model("auth", "User").objects.create(username="legacy")
+    Status = old.get_model("user_tasks", "UserTaskStatus")  # noqa: N806 - a model class
+    Artifact = old.get_model("user_tasks", "UserTaskArtifact")  # noqa: N806
+    chain = Status.objects.create(
+        user_id=user.pk,
+        task_id="chain-1",
+        task_class="celery.chain",
+        name="Yearly report",
+        is_container=True,
+        state="In Progress",
+        total_steps=32767,
+        completed_steps=32767,
     )
-    old_apps.get_model("user_tasks", "UserTaskArtifact").objects.create(status_id=old_status.pk, text="kept")
+    member = Status.objects.create(
+        user_id=user.pk,
+        parent_id=chain.pk,
+        task_id="task-1",
+        task_class="reports.tasks.export",
+        name="Export 2024",
+        state="Sending e-mails",
+        total_steps=32767,
+        completed_steps=32766,
+        attempts=3,
+    )
+    Artifact.objects.create(status_id=member.pk, name="Output", file="user_tasks/2025/03/04/report.csv")
+    Artifact.objects.create(status_id=member.pk, name="Link", url="https://example.com/" + "r" * 600)
+    Artifact.objects.create(status_id=member.pk, name="Error", text="Row 17 is invalid")
+    before = snapshot(old)
 
     executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
     executor.migrate(executor.loader.graph.leaf_nodes("user_tasks"))
+
+    from django.apps import apps
 
     from user_tasks.models import UserTaskStatus
 
-    status = UserTaskStatus.objects.get(task_id="t-1")
-    assert (status.name, status.total_steps, status.completed_steps, status.uuid) == (
-        "Old",
-        32767,
-        32767,
-        old_status.uuid,
-    )
-    assert [a.text for a in status.artifacts.all()] == ["kept"]
-    status.increment_total_steps(1_000_000)
+    assert snapshot(apps) == before
+    status = UserTaskStatus.objects.get(task_id="task-1")
+    assert str(status.artifacts.get(name="Output")) == "<UserTaskArtifact: (Output) user_tasks/2025/03/04/report.csv>"
+    status.increment_completed_steps(1_000_000)
+    status.increment_total_steps(3_000_000_000)
+    chain = UserTaskStatus.objects.get(task_id="chain-1")
     status.refresh_from_db()
-    assert status.total_steps == 1_032_767
+    assert (status.completed_steps, status.total_steps) == (1_032_766, 3_000_032_767)
+    assert (chain.completed_steps, chain.total_steps) == (1_032_767, 3_000_032_767)

@@ -56,6 +56,12 @@ def test_new_status_is_pending_on_its_first_attempt(user):
     assert status.uuid is not None
 
 
+def test_new_artifact_is_named_output(user):
+    artifact = UserTaskArtifact.objects.get(pk=make_artifact(make_status(user), text="done").pk)
+    assert (artifact.name, artifact.url, bool(artifact.file)) == ("Output", "", False)
+    assert artifact.uuid is not None
+
+
 def test_str_forms(user):
     status = make_status(user, name="Export orders")
     assert str(status) == "<UserTaskStatus: Export orders>"
@@ -87,11 +93,24 @@ def test_state_text_is_translated_and_custom_states_are_shown_as_stored(user):
         assert status.state_text == "Sending e-mails"
 
 
-def test_steps_beyond_a_small_integer_are_stored(user):
-    status = make_status(user, total_steps=3_000_000_000)
-    status.increment_completed_steps(100_000)
-    status.refresh_from_db()
-    assert (status.completed_steps, status.total_steps) == (100_000, 3_000_000_000)
+def test_state_text_is_translated_when_read_in_the_active_language(user, mocker):
+    """The label goes through gettext at each read (not once at import), so each user gets their language."""
+    status = make_status(user, state=UserTaskStatus.CANCELED)
+    with translation.override("de"):
+        mocker.patch.object(translation._trans, "gettext", side_effect=lambda message: f"[de] {message}")
+        assert status.state_text == "[de] Canceled"
+        status.state = "Sending e-mails"
+        assert status.state_text == "Sending e-mails"
+
+
+@pytest.mark.parametrize("steps", [100_000, 3_000_000_000])
+def test_steps_beyond_a_small_integer_are_stored_and_counted(user, steps):
+    """4.0 stopped at 32,767 steps; a task and its containers now count far beyond."""
+    container, (first, _second) = make_family(user, steps=steps)
+    first.increment_completed_steps(steps - 1)
+    first.increment_total_steps(steps)
+    assert (reload(first).completed_steps, reload(first).total_steps) == (steps - 1, 2 * steps)
+    assert (reload(container).completed_steps, reload(container).total_steps) == (steps - 1, 3 * steps)
 
 
 # -- start --------------------------------------------------------------------------------
@@ -102,6 +121,12 @@ def test_start_marks_the_task_and_its_containers_in_progress(user):
     first.start()
     assert reload(first).state == "In Progress"
     assert reload(container).state == "In Progress"
+
+
+def test_start_of_a_pending_container_puts_it_in_progress(user):
+    container = make_container(user, task_class="celery.chain")
+    container.start()
+    assert reload(container).state == container.state == "In Progress"
 
 
 def test_start_of_a_container_keeps_its_custom_state(user):
@@ -193,6 +218,15 @@ def test_cancel_of_a_pending_task_revokes_it(user, revoke, stopped):
     assert stopped == [(status.task_id, "Canceled")]
 
 
+@pytest.mark.parametrize("queued", ["Pending", "Retrying"])
+def test_cancel_of_a_queued_task_asks_celerys_workers_to_drop_it(user, mocker, queued):
+    control_revoke = mocker.patch("celery.app.control.Control.revoke")
+    status = make_status(user, state=queued)
+    status.cancel()
+    control_revoke.assert_called_once_with(status.task_id)
+    assert reload(status).state == "Canceled"
+
+
 def test_cancel_of_a_running_task_does_not_revoke_it(user, revoke):
     status = make_status(user, state=UserTaskStatus.IN_PROGRESS)
     status.cancel()
@@ -219,11 +253,12 @@ def test_cancel_of_a_container_cancels_its_unfinished_children(user, revoke, sto
     assert sorted(stopped) == sorted([(container.task_id, "Canceled"), (second.task_id, "Canceled")])
 
 
-def test_canceled_chain_member_cancels_the_chain_and_what_follows(user, revoke):
+def test_canceled_chain_member_cancels_the_chain_and_what_follows(user, revoke, stopped):
     container, (first, second) = make_family(user, task_class="celery.chain")
     first.start()
     first.cancel()
     assert [reload(s).state for s in (container, first, second)] == ["Canceled"] * 3
+    assert sorted(stopped) == sorted((s.task_id, "Canceled") for s in (container, first, second))
 
 
 def test_canceled_group_member_cancels_the_group_once_the_others_are_done(user, revoke):
@@ -250,17 +285,34 @@ def test_fail_of_a_member_fails_its_containers_and_leaves_group_siblings_alone(u
     group = make_container(user, parent=chord)
     failing = reload(make_status(user, parent=group))
     sibling = make_status(user, parent=group, state=UserTaskStatus.IN_PROGRESS)
+    waiting = make_status(user, parent=group)
+    body = make_status(user, parent=chord)
 
     failing.fail("Bad row")
 
-    assert [reload(s).state for s in (failing, group, chord, sibling)] == ["Failed", "Failed", "Failed", "In Progress"]
+    assert [reload(s).state for s in (failing, group, chord, sibling, waiting, body)] == [
+        "Failed",
+        "Failed",
+        "Failed",
+        "In Progress",
+        "Pending",
+        "Canceled",  # the chord's callback will never run
+    ]
     assert [a.text for a in reload(chord).artifacts.all()] == ["Bad row"]
 
 
-def test_fail_of_a_chain_member_cancels_the_members_that_never_started(user):
-    container, (first, second) = make_family(user, task_class="celery.chain")
+def test_fail_of_a_chain_member_cancels_the_members_that_never_started(user, stopped):
+    container, (first, second, third) = make_family(user, task_class="celery.chain", members=3)
     first.fail("Stopped")
-    assert [reload(s).state for s in (container, first, second)] == ["Failed", "Failed", "Canceled"]
+    assert [reload(s).state for s in (container, first, second, third)] == ["Failed", "Failed", "Canceled", "Canceled"]
+    assert sorted(stopped) == sorted(
+        [
+            (first.task_id, "Failed"),
+            (container.task_id, "Failed"),
+            (second.task_id, "Canceled"),
+            (third.task_id, "Canceled"),
+        ]
+    )
 
 
 def test_fail_of_a_canceled_task_keeps_it_canceled_without_an_error(user, stopped):
@@ -303,6 +355,12 @@ def test_set_state_shows_on_chains_and_chords_but_not_groups(user, kind, shown_a
     first.set_state("Sending e-mails")
     assert reload(first).state == "Sending e-mails"
     assert (reload(container).state == "Sending e-mails") is shown_above
+
+
+def test_set_state_of_a_finished_task_changes_nothing(user):
+    status = make_status(user, state=UserTaskStatus.SUCCEEDED)
+    status.set_state("Working")
+    assert reload(status).state == "Succeeded"
 
 
 def test_set_state_of_a_canceled_task_raises(user):
@@ -388,7 +446,34 @@ def test_deleting_removes_the_artifact_file_after_commit(user, media, django_cap
     assert not path.exists()
 
 
+def test_deleting_a_status_removes_the_files_of_all_its_artifacts(user, media, django_capture_on_commit_callbacks):
+    first = artifact_with_file(user)
+    second = UserTaskArtifact(status=first.status, name="Log")
+    second.file.save("log.txt", ContentFile(b"ok"), save=True)
+    paths = [media / first.file.name, media / second.file.name]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        first.status.delete()
+
+    assert [path.exists() for path in paths] == [False, False]
+
+
+def test_file_stays_until_the_deletion_is_committed(user, media, django_capture_on_commit_callbacks):
+    artifact = artifact_with_file(user)
+    path = media / artifact.file.name
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        artifact.delete()
+        assert path.exists()
+
+    assert len(callbacks) == 1
+    callbacks[0]()
+    assert not path.exists()
+
+
+@pytest.mark.django_db(transaction=True)
 def test_rolled_back_deletion_keeps_the_file(user, media):
+    """A real rollback (no test transaction around it): the row comes back, so must its file."""
     artifact = artifact_with_file(user)
     path, pk = media / artifact.file.name, artifact.pk
 
@@ -398,3 +483,15 @@ def test_rolled_back_deletion_keeps_the_file(user, media):
 
     assert path.exists()
     assert UserTaskArtifact.objects.filter(pk=pk).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_committed_deletion_removes_the_file(user, media):
+    artifact = artifact_with_file(user)
+    path = media / artifact.file.name
+
+    with transaction.atomic():
+        user.delete()
+        assert path.exists()
+
+    assert not path.exists()

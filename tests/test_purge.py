@@ -9,7 +9,7 @@ from django.core.files.base import ContentFile
 from django.utils import timezone
 
 from tests.factories import make_artifact, make_container, make_status
-from user_tasks.models import UserTaskArtifact, UserTaskStatus
+from user_tasks.models import UserTaskArtifact, UserTaskStatus, UserTaskStatusQuerySet
 from user_tasks.tasks import purge_old_user_tasks
 
 pytestmark = pytest.mark.django_db
@@ -20,8 +20,15 @@ def aged(status, days):
     return status
 
 
+RUNS = {
+    "called": lambda: purge_old_user_tasks(),
+    "applied": lambda: purge_old_user_tasks.apply().get(),
+}
+
+
+@pytest.mark.parametrize("run", RUNS.values(), ids=RUNS.keys())
 def test_old_statuses_go_with_their_artifacts_children_and_files(
-    user, settings, tmp_path, django_capture_on_commit_callbacks
+    user, settings, tmp_path, django_capture_on_commit_callbacks, run
 ):
     settings.MEDIA_ROOT = str(tmp_path)
     old = aged(make_container(user), days=31)
@@ -32,7 +39,7 @@ def test_old_statuses_go_with_their_artifacts_children_and_files(
     make_artifact(young, text="kept")
 
     with django_capture_on_commit_callbacks(execute=True):
-        deleted = purge_old_user_tasks()
+        deleted = run()
 
     assert deleted == 2
     assert list(UserTaskStatus.objects.all()) == [young]
@@ -40,13 +47,17 @@ def test_old_statuses_go_with_their_artifacts_children_and_files(
     assert not (tmp_path / artifact.file.name).exists()
 
 
-def test_purge_works_in_batches(user, settings):
+def test_purge_works_in_batches(user, settings, mocker):
     settings.USER_TASKS_PURGE_BATCH_SIZE = 2
     for _ in range(7):
-        aged(make_status(user), days=40)
+        make_artifact(aged(make_status(user), days=40), text="old")
+    delete = mocker.spy(UserTaskStatusQuerySet, "delete")
 
     assert purge_old_user_tasks() == 7
+
     assert not UserTaskStatus.objects.exists()
+    assert not UserTaskArtifact.objects.exists()
+    assert [per_model["user_tasks.UserTaskStatus"] for _, per_model in delete.spy_return_list] == [2, 2, 2, 1]
 
 
 def test_purge_follows_an_overridden_max_age(user, settings):

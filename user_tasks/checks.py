@@ -7,7 +7,6 @@ from typing import Any
 
 from django.conf import settings as django_settings
 from django.core.checks import Error, Tags, register
-from django.core.files.storage import InvalidStorageError
 from django.utils.module_loading import import_string
 
 from .conf import ARTIFACT_STORAGE_ALIAS, settings
@@ -29,11 +28,16 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error]:
     storages_setting = getattr(django_settings, "STORAGES", {})
     if import_path and ARTIFACT_STORAGE_ALIAS not in storages_setting:
         try:
-            import_string(import_path)
+            storage_class = import_string(import_path)
         except ImportError as error:
+            problem = f"cannot be imported: {error}"
+        else:
+            # It is called with no arguments to make the storage, as 4.0 did.
+            problem = "" if callable(storage_class) else "does not name a storage class"
+        if problem:
             errors.append(
                 Error(
-                    f"USER_TASKS_ARTIFACT_STORAGE {import_path!r} cannot be imported: {error}",
+                    f"USER_TASKS_ARTIFACT_STORAGE {import_path!r} {problem}",
                     hint="Give the dotted path of a storage class, or configure STORAGES['user_task_artifacts'].",
                     id="user_tasks.E002",
                 )
@@ -41,7 +45,9 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error]:
     if ARTIFACT_STORAGE_ALIAS in storages_setting:
         try:
             settings.artifact_storage()
-        except (ImportError, InvalidStorageError) as error:
+        # Not only a missing class: a missing BACKEND key or OPTIONS the class
+        # rejects fail here too, and a check must report them, not crash.
+        except Exception as error:
             errors.append(
                 Error(
                     f"STORAGES['{ARTIFACT_STORAGE_ALIAS}'] cannot be loaded: {error}",

@@ -388,9 +388,16 @@ class UserTaskStatus(TimeStamped):
             self.cancel(revoke=False)
 
     def _cancel_unstarted_children(self) -> None:
-        """Tasks of a failed chain or chord that were never sent will never run: cancel them."""
-        if self.task_class != GROUP:
-            self.children.filter(state=self.PENDING, is_container=False).mark_canceled()
+        """Tasks of a failed chain or chord that were never sent will never run: cancel them.
+
+        One at a time, so that each is announced by ``user_task_stopped`` like any
+        other task reaching a final state (a bulk update would skip the signal).
+        """
+        if self.task_class == GROUP:
+            return
+        for child in self.children.filter(state=self.PENDING, is_container=False):
+            if child._apply(child._row().filter(state=self.PENDING).mark_canceled(), state=self.CANCELED):
+                child.notify_stopped()
 
     def _row(self) -> UserTaskStatusQuerySet:
         return type(self).objects.filter(pk=self.pk)
