@@ -138,47 +138,40 @@ def container_id(kind: str, anchor: str) -> str:
 
 
 def plan(call: Call, own: Description, describe: Describe) -> Plan:
-    """The rows to create for the first send of ``call``, a tracked task described by ``own``."""
-    member = Row(call.task_id, call.task, own.name, own.user_id, own.total_steps)
+    """The rows to create for the first send of ``call``, a tracked task described by ``own``.
+
+    The call and the tracked tasks chained after it form a unit (under a chain
+    container when there are several); the unit may sit in a group, itself perhaps a
+    chord's header. Celery tells a chain's place in a group or chord on the options of
+    its *last* task, so that is where the outer canvas is read.
+    """
+    group_id, chord_body = call.group_id, call.chord
+    if call.following:
+        last = call.following[-1].get("options") or {}
+        group_id, chord_body = last.get("group_id") or group_id, last.get("chord") or chord_body
     followers = _tracked_signatures(call.following, describe, prefixed=True)
+    name = _container_name([own, *(description for _, description in followers)])
+    result = Plan([], parent=None)
+
+    def contain(task_id: str, kind: str) -> str:
+        result.rows.append(Row(task_id, kind, name, own.user_id, is_container=True, parent=result.parent))
+        result.parent = task_id
+        return task_id
+
+    later: list[tuple[list[tuple[dict[str, Any], Description]], str]] = []
+    if group_id and chord_body is not None:
+        chord = contain(container_id(CHORD, group_id), CHORD)
+        contain(group_id, GROUP)
+        # Planned by every header member (the first insert wins), so that every message is stamped.
+        later.append((_tracked_signatures([chord_body], describe, prefixed=True), chord))
+    elif group_id:
+        contain(group_id, GROUP)
     if followers:
-        return _plan_chain(call, own, member, followers)
-    if call.chord is not None and call.group_id:
-        return _plan_chord(call, own, member, describe)
-    if call.group_id:
-        group = Row(call.group_id, GROUP, own.user_task_name or own.name, own.user_id, is_container=True)
-        member.parent = group.task_id
-        return Plan([group, member], parent=group.task_id)
-    return Plan([member], parent=None)
-
-
-def _plan_chain(call: Call, own: Description, member: Row, followers: list[tuple[dict[str, Any], Description]]) -> Plan:
-    chain = Row(container_id(CHAIN, call.task_id), CHAIN, "", own.user_id, is_container=True)
-    chain.name = _container_name([own, *(description for _, description in followers)])
-    rows = [chain]
-    # Celery gives the group id of a chain nested in a group to the chain's last task.
-    group_id = (followers[-1][0].get("options") or {}).get("group_id") or call.group_id
-    if group_id:
-        group = Row(group_id, GROUP, chain.name, own.user_id, is_container=True)
-        chain.parent = group.task_id
-        rows.insert(0, group)
-    member.parent = chain.task_id
-    rows.append(member)
-    plan_ = Plan(rows, parent=chain.task_id)
-    plan_.add_later_members(followers, chain.task_id)
-    return plan_
-
-
-def _plan_chord(call: Call, own: Description, member: Row, describe: Describe) -> Plan:
-    assert call.chord is not None and call.group_id
-    name = own.user_task_name or own.name
-    chord = Row(container_id(CHORD, call.group_id), CHORD, name, own.user_id, is_container=True)
-    header = Row(call.group_id, GROUP, name, own.user_id, is_container=True, parent=chord.task_id)
-    member.parent = header.task_id
-    rows = [chord, header, member]
-    plan_ = Plan(rows, parent=header.task_id)
-    plan_.add_later_members(_tracked_signatures([call.chord], describe, prefixed=True), chord.task_id)
-    return plan_
+        later.insert(0, (followers, contain(container_id(CHAIN, call.task_id), CHAIN)))
+    result.rows.append(Row(call.task_id, call.task, own.name, own.user_id, own.total_steps, parent=result.parent))
+    for members, parent in later:
+        result.add_later_members(members, parent)
+    return result
 
 
 def _tracked_signatures(

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from celery import Task, current_app, shared_task
+from celery.exceptions import Retry
 from django.utils import timezone
 
 from . import canvas, user_task_stopped
@@ -137,13 +138,8 @@ class UserTaskMixin:
 
     def user_task_failed(self, exception: BaseException) -> None:
         status = self._status_if_tracked()
-        if status is None:
-            return
-        if isinstance(exception, TaskCanceledException):
-            status.cancel(revoke=False)
-        else:
-            # The message only: users read it; the traceback is for the logs.
-            status.fail(str(exception) or type(exception).__name__)
+        if status is not None:
+            _record_failure(status, exception)
 
     def user_task_retrying(self) -> None:
         status = self._status_if_tracked()
@@ -188,7 +184,26 @@ def _run_here(
         record_call(task, canvas.Call(task.name, task_id, args or (), kwargs or {}))
         options["task_id"] = task_id
         options["headers"] = {**(options.get("headers") or {}), canvas.PARENT_HEADER: ""}
-    return proceed(args, kwargs, *more, **options)
+    try:
+        return proceed(args, kwargs, *more, **options)
+    except Retry:
+        raise
+    except Exception as error:
+        # A failure re-raised to the caller (``task_eager_propagates``, ``apply(throw=True)``)
+        # skips Celery's ``task_failure``; recording it twice is harmless, never at all is not.
+        status = UserTaskStatus.objects.filter(task_id=options.get("task_id")).first()
+        if status is not None:
+            _record_failure(status, error)
+        raise
+
+
+def _record_failure(status: UserTaskStatus, exception: BaseException) -> None:
+    """A canceled task ends Canceled whatever it raised; any other error fails it, with its message."""
+    if isinstance(exception, TaskCanceledException):
+        status.cancel(revoke=False)
+    else:
+        # The message only: users read it; the traceback is for the logs.
+        status.fail(str(exception) or type(exception).__name__)
 
 
 def _start(task: UserTaskMixin, proceed: Any, task_id: str, args: Any, kwargs: Any) -> None:
