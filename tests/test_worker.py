@@ -158,6 +158,27 @@ def test_chains_nested_in_a_group_get_their_own_containers(celery_worker, user):
     assert (outer.completed_steps, outer.total_steps) == (4, 4)
 
 
+def test_chain_in_a_chord_header_sits_under_the_header_group(celery_worker, user):
+    workflow = chord(
+        [
+            chain(tasks.export.s(user.pk, label="a", user_task_name="Mixed"), tasks.add_step.s(user.pk)),
+            tasks.export.s(user.pk, label="b"),
+        ],
+        tasks.summarize.s(user.pk, steps=2),
+    )
+    assert workflow.apply_async().get(timeout=10) == 2
+
+    outer = UserTaskStatus.objects.get(task_class="celery.chord")
+    wait_for(lambda: UserTaskStatus.objects.get(pk=outer.pk).state == "Succeeded")
+    header = UserTaskStatus.objects.get(task_class="celery.group", parent=outer)
+    inner = UserTaskStatus.objects.get(task_class="celery.chain")
+    assert inner.parent_id == header.pk
+    assert sorted(s.task_class for s in header.children) == ["celery.chain", "tests.tasks.export"]
+    assert UserTaskStatus.objects.get(task_class="tests.tasks.summarize").parent_id == outer.pk
+    outer.refresh_from_db()
+    assert (outer.completed_steps, outer.total_steps) == (5, 5)
+
+
 def test_failed_group_member_fails_the_group_but_not_its_siblings(celery_worker, user):
     result = group(tasks.explode.s(user_id=user.pk, message="Bad row"), tasks.export.s(user.pk, label="ok"))()
     with pytest.raises(ValueError):
