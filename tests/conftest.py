@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth import get_user_model
+from rest_framework.test import APIClient
 
 from tests.celery_app import app
 from user_tasks import user_task_stopped
@@ -60,3 +61,21 @@ def stopped():
     user_task_stopped.connect(receiver, weak=False)
     yield seen
     user_task_stopped.disconnect(receiver)
+
+
+@pytest.fixture
+def superuser(db):
+    return get_user_model().objects.create_superuser("root", "root@example.com", "pw")
+
+
+@pytest.fixture
+def api():
+    """``api(user)``: a REST client authenticated as ``user`` (``api(None)``: anonymous)."""
+
+    def client_for(user):
+        client = APIClient()
+        if user is not None:
+            client.force_authenticate(user)
+        return client
+
+    return client_for

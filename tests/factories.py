@@ -5,6 +5,9 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+
 from user_tasks.models import UserTaskArtifact, UserTaskStatus
 
 _ids = itertools.count(1)
@@ -34,3 +37,11 @@ def reload(status: UserTaskStatus) -> UserTaskStatus:
 
 def make_artifact(status: UserTaskStatus, **fields: Any) -> UserTaskArtifact:
     return UserTaskArtifact.objects.create(status=status, **fields)
+
+
+def make_staff(username: str, *actions: str) -> Any:
+    """A staff member (not superuser) granted ``user_tasks.<action>_usertaskstatus`` for each action."""
+    user = get_user_model().objects.create_user(username, f"{username}@example.com", "pw", is_staff=True)
+    codenames = [f"{action}_usertaskstatus" for action in actions]
+    user.user_permissions.add(*Permission.objects.filter(content_type__app_label="user_tasks", codename__in=codenames))
+    return user
