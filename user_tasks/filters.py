@@ -117,7 +117,15 @@ def _moment(value: str) -> Any:
 
 
 class StrictOrderingFilter(OrderingFilter):
-    """DRF's ``ordering`` parameter, refusing unknown fields with a 400 instead of ignoring them."""
+    """DRF's ``ordering`` parameter, refusing unknown fields with a 400 instead of ignoring them.
+
+    Rows that tie on the chosen fields are ordered newest id first, so pages never
+    repeat or skip a row.
+    """
+
+    def get_ordering(self, request: Any, queryset: QuerySet, view: Any) -> list[str]:
+        ordering = list(super().get_ordering(request, queryset, view) or [])
+        return ordering if "-id" in ordering or "id" in ordering else [*ordering, "-id"]
 
     def remove_invalid_fields(self, queryset: QuerySet, fields: list[str], view: Any, request: Any) -> list[str]:
         valid = super().remove_invalid_fields(queryset, fields, view, request)

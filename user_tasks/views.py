@@ -19,6 +19,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -38,35 +39,35 @@ def _backends(paths: tuple[Any, ...]) -> list[Any]:
 
 
 class UserTaskViewMixin:
-    """What both viewsets share: pagination from the settings, and conditional GET.
-
-    ``If-None-Match`` is answered with 304 before anything is serialized, for cheap
-    polling. The ETag comes from one aggregate query over what the response would
-    show: how many rows, and the newest change among them and their artifacts.
-    """
-
-    #: The path from a listed row to its artifacts' ``modified`` time.
-    artifact_modified_path: str
+    """What both viewsets share: the pagination named by the settings."""
 
     @property
     def pagination_class(self) -> Any:
         path = settings.USER_TASKS_PAGINATION_CLASS
         return import_string(path) if isinstance(path, str) else path
 
-    def etag_for(self, queryset: QuerySet, request: Request) -> str:
-        summary = queryset.aggregate(
-            count=Count("pk", distinct=True), modified=Max("modified"), artifacts=Max(self.artifact_modified_path)
-        )
-        key = "|".join(
-            str(part) for part in (request.get_full_path(), request.user.pk, get_language(), *summary.values())
-        )
-        return '"' + hashlib.sha256(key.encode()).hexdigest()[:32] + '"'
 
-    def not_modified(self, request: Request, etag: str) -> Response | None:
-        wanted = request.headers.get("If-None-Match", "")
-        if etag in [value.strip() for value in wanted.split(",")] or wanted.strip() == "*":
-            return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
-        return None
+#: What an ETag of statuses sums up: their number, their newest change, their artifacts'.
+SUMMARY = {
+    "count": Count("pk", distinct=True),
+    "newest": Max("modified"),
+    "artifact_count": Count("artifacts", distinct=True),
+    "newest_artifact": Max("artifacts__modified"),
+}
+
+
+def _etag(request: Request, summary: dict[str, Any]) -> str:
+    """A tag for what this caller, in this language, would see at this URL."""
+    parts = (request.get_full_path(), request.user.pk, get_language(), *(summary[key] for key in SUMMARY))
+    return '"' + hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:32] + '"'
+
+
+def _not_modified(request: Request, etag: str) -> Response | None:
+    """A 304 if ``If-None-Match`` names ``etag`` (compared weakly, as RFC 9110 asks) or is ``*``."""
+    wanted = [value.strip().removeprefix("W/") for value in request.headers.get("If-None-Match", "").split(",")]
+    if etag in wanted or "*" in wanted:
+        return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
+    return None
 
 
 @extend_schema_view(
@@ -88,27 +89,32 @@ class StatusViewSet(
     lookup_field = "uuid"
     ordering_fields = ["created", "modified", "name"]
     ordering = ["-created", "-id"]
-    artifact_modified_path = "artifacts__modified"
 
     @property
     def filter_backends(self) -> list[Any]:
         return [*_backends(settings.USER_TASKS_STATUS_FILTERS), StatusQueryFilter, StrictOrderingFilter]
 
     def get_queryset(self) -> QuerySet:
+        if self.action == "retrieve":
+            # The ETag's figures come with the row, so a 304 costs this one query.
+            return UserTaskStatus.objects.annotate(
+                artifact_count=SUMMARY["artifact_count"], newest_artifact=SUMMARY["newest_artifact"]
+            )
         artifacts = Prefetch("artifacts", queryset=UserTaskArtifact.objects.only("uuid", "status_id"))
         return UserTaskStatus.objects.prefetch_related(artifacts)
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        queryset = self.filter_queryset(self.get_queryset())
-        etag = self.etag_for(queryset.order_by(), request)
-        return self.not_modified(request, etag) or _with_etag(super().list(request, *args, **kwargs), etag)
+        """Polling is cheap: one aggregate query decides a 304, before any row is read."""
+        etag = _etag(request, self.filter_queryset(self.get_queryset()).order_by().aggregate(**SUMMARY))
+        return _not_modified(request, etag) or _with_etag(super().list(request, *args, **kwargs), etag)
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         instance = self.get_object()
-        etag = self.etag_for(UserTaskStatus.objects.filter(pk=instance.pk), request)
-        if (unchanged := self.not_modified(request, etag)) is not None:
-            return unchanged
-        return _with_etag(Response(self.get_serializer(instance).data), etag)
+        summary = {"count": 1, "newest": instance.modified}
+        etag = _etag(
+            request, {**summary, "artifact_count": instance.artifact_count, "newest_artifact": instance.newest_artifact}
+        )
+        return _not_modified(request, etag) or _with_etag(Response(self.get_serializer(instance).data), etag)
 
     def perform_destroy(self, instance: UserTaskStatus) -> None:
         """Cancel first: a task still running must stop, and its status must not come back."""
@@ -128,13 +134,23 @@ class StatusViewSet(
     @action(detail=False, methods=["post"], serializer_class=ClearSerializer)
     def clear(self, request: Request) -> Response:
         """Delete the caller's own finished statuses (with ``before``: only those created earlier)."""
-        choice = ClearSerializer(data=request.data)
+        choice = ClearSerializer(data=request.data or request.query_params)
         choice.is_valid(raise_exception=True)
         finished = UserTaskStatus.objects.finished().filter(user=request.user, parent__isnull=True)
         if "before" in choice.validated_data:
             finished = finished.filter(created__lt=choice.validated_data["before"])
         deleted = finished.purge(batch_size=settings.USER_TASKS_PURGE_BATCH_SIZE)
         return Response(ClearedSerializer({"deleted": deleted}).data)
+
+
+class AnyAccepted(BaseContentNegotiation):
+    """A file download answers whatever the client accepts; errors still come as JSON."""
+
+    def select_parser(self, request: Request, parsers: list[Any]) -> Any:
+        return parsers[0] if parsers else None
+
+    def select_renderer(self, request: Request, renderers: list[Any], format_suffix: str | None = None) -> Any:
+        return renderers[0], renderers[0].media_type
 
 
 @extend_schema_view(
@@ -147,7 +163,6 @@ class ArtifactViewSet(UserTaskViewMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = ArtifactSerializer
     permission_classes = [ArtifactPermission]
     lookup_field = "uuid"
-    artifact_modified_path = "modified"
 
     @property
     def filter_backends(self) -> list[Any]:
@@ -157,7 +172,7 @@ class ArtifactViewSet(UserTaskViewMixin, viewsets.ReadOnlyModelViewSet):
         return UserTaskArtifact.objects.select_related("status").order_by("-created", "-id")
 
     @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, **ERRORS})
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], content_negotiation_class=AnyAccepted)
     def download(self, request: Request, uuid: str | None = None) -> FileResponse:
         """Stream the artifact's file, named after it; 404 when it has none."""
         artifact = self.get_object()
