@@ -3,7 +3,8 @@
 Owners need nothing granted: they view, cancel and delete their own statuses and view
 their artifacts. Superusers may do anything. Others need a Django permission, granted
 on the model (``user_tasks.view_usertaskstatus`` …) or per object by an object
-permission backend such as django-rules (see ``user_tasks.rules``).
+permission backend such as django-rules (see ``user_tasks.rules``); which records a
+user can see at all is the filter backends' rule (``user_tasks.filters``).
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ from .serializers import ArtifactSerializer, ClearedSerializer, ClearSerializer,
 
 #: The error answers every endpoint may give.
 ERRORS = {403: ErrorSerializer, 404: ErrorSerializer}
-LIST_ERRORS = {400: OpenApiTypes.OBJECT, 403: ErrorSerializer}
+LIST_ERRORS = {400: OpenApiTypes.OBJECT, 403: ErrorSerializer, 404: ErrorSerializer}
 
 
 def _backends(paths: tuple[Any, ...]) -> list[Any]:
