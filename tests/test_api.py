@@ -281,11 +281,14 @@ def test_page_size_is_capped_at_100(alice, user):
     assert len(body["results"]) == 100
 
 
-@pytest.mark.parametrize("page_size", ["abc", "0", "-5"])
-def test_an_unusable_page_size_falls_back_to_20(alice, user, page_size):
+@pytest.mark.parametrize("page_size", ["abc", "0", "-5", "2.5"])
+def test_an_unusable_page_size_is_refused_naming_it(alice, user, page_size):
     make_many(user, 25)
 
-    assert len(results(alice.get(f"/api/tasks/?page_size={page_size}"))) == 20
+    response = alice.get(f"/api/tasks/?page_size={page_size}")
+
+    assert response.status_code == 400
+    assert list(response.json()) == ["page_size"]
 
 
 @pytest.mark.parametrize("page", ["3", "abc", "0"])
