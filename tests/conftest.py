@@ -79,3 +79,16 @@ def api():
         return client
 
     return client_for
+
+
+@pytest.fixture
+def revoke(mocker):
+    """Revoking a Pending task would message Celery's workers; record the call instead."""
+    return mocker.patch("user_tasks.models._revoke")
+
+
+@pytest.fixture
+def media(settings, tmp_path):
+    """Files saved during the test go to a temporary ``MEDIA_ROOT``."""
+    settings.MEDIA_ROOT = str(tmp_path)
+    return tmp_path

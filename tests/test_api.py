@@ -38,18 +38,6 @@ def alice(api, user):
     return api(user)
 
 
-@pytest.fixture
-def revoke(mocker):
-    """Revoking a Pending task would message Celery's workers; record the call instead."""
-    return mocker.patch("user_tasks.models._revoke")
-
-
-@pytest.fixture
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = str(tmp_path)
-    return tmp_path
-
-
 def detail(status):
     return f"/api/tasks/{status.uuid}/"
 

@@ -15,18 +15,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def revoke(mocker):
-    """Revoking a Pending task would message Celery's workers; record the call instead."""
-    return mocker.patch("user_tasks.models._revoke")
-
-
-@pytest.fixture
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = str(tmp_path)
-    return tmp_path
-
-
-@pytest.fixture
 def actors(user, other_user, superuser):
     """The four actors of the matrix: alice owns the records under test; bob is someone else."""
     return {"owner": user, "other": other_user, "superuser": superuser, "anonymous": None}

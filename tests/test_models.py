@@ -16,11 +16,6 @@ from user_tasks.models import State, UserTaskArtifact, UserTaskStatus
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def revoke(mocker):
-    return mocker.patch("user_tasks.models._revoke")
-
-
 # -- the contract's shape ------------------------------------------------------------------
 
 
@@ -420,12 +415,6 @@ def test_a_failing_stop_receiver_does_not_break_the_change(user):
 
 
 # -- artifact files -----------------------------------------------------------------------
-
-
-@pytest.fixture
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = str(tmp_path)
-    return tmp_path
 
 
 def artifact_with_file(user):
