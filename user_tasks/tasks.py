@@ -11,6 +11,7 @@ from typing import Any
 
 from celery import Task, current_app, shared_task
 from celery.exceptions import Retry
+from celery.utils import uuid as new_task_id
 from django.utils import timezone
 
 from . import canvas, user_task_stopped
@@ -180,7 +181,7 @@ def _run_here(
     task: UserTaskMixin, proceed: Any, args: Any = None, kwargs: Any = None, *more: Any, **options: Any
 ) -> Any:
     if not options.get("retries"):  # a retry re-runs a call recorded on its first attempt
-        task_id = options.get("task_id") or _new_task_id()
+        task_id = options.get("task_id") or new_task_id()
         record_call(task, canvas.Call(task.name, task_id, args or (), kwargs or {}))
         options["task_id"] = task_id
         options["headers"] = {**(options.get("headers") or {}), canvas.PARENT_HEADER: ""}
@@ -242,12 +243,6 @@ def _parent_header(request: Any) -> str | None:
     if value is None:
         value = (getattr(request, "headers", None) or {}).get(canvas.PARENT_HEADER)
     return value
-
-
-def _new_task_id() -> str:
-    from celery.utils import uuid
-
-    return uuid()
 
 
 def tracked_task(name: str) -> UserTaskMixin | None:
