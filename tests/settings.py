@@ -14,6 +14,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
     "user_tasks",
@@ -47,6 +48,7 @@ DATABASES = {
         "OPTIONS": {"timeout": 20},
     }
 }
+STATIC_URL = "/static/"
 MEDIA_ROOT = os.path.join(tempfile.gettempdir(), "user_tasks_test_media")
 # Fast hashing: the suite creates many users and never needs real password security.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -71,6 +71,14 @@ class Settings:
         """
         return getattr(django_settings, "USER_TASKS_PURGE_BATCH_SIZE", 1000)
 
+    @property
+    def USER_TASKS_BASE_TEMPLATE(self) -> str:  # noqa: N802
+        """The template the status pages extend; it must define the blocks ``title`` and ``content``.
+
+        Default: ``"user_tasks/pages/layout.html"``, a plain standalone page.
+        """
+        return getattr(django_settings, "USER_TASKS_BASE_TEMPLATE", "user_tasks/pages/layout.html")
+
     def artifact_storage(self) -> Storage:
         """Resolve the storage for artifact files now, from the settings as they are now."""
         configured = getattr(django_settings, "STORAGES", {})

@@ -262,6 +262,18 @@ class UserTaskStatus(TimeStamped):
         return self.state in FINAL_STATES
 
     @property
+    def progress(self) -> float:
+        """Percent of the steps completed, 0 to 100, for a progress bar.
+
+        A succeeded task shows 100 even if it announced more steps than it reported.
+        """
+        if self.state == self.SUCCEEDED:
+            return 100.0
+        if not self.total_steps:
+            return 0.0
+        return round(min(self.completed_steps, self.total_steps) * 100 / self.total_steps, 1)
+
+    @property
     def children(self) -> UserTaskStatusQuerySet:
         """The statuses directly inside this container (``usertaskstatus_set`` is kept for 4.0 code)."""
         return self.usertaskstatus_set.all()

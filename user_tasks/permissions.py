@@ -26,6 +26,11 @@ def may(user: Any, action: str, status: UserTaskStatus) -> bool:
     return user.has_perm(permission) or user.has_perm(permission, status)
 
 
+def may_view_artifact(user: Any, artifact: UserTaskArtifact) -> bool:
+    """Whether ``user`` may read ``artifact``: whoever may view its status, or holds the artifact permission."""
+    return may(user, "view", artifact.status) or user.has_perm("user_tasks.view_usertaskartifact", artifact)
+
+
 class StatusPermission(BasePermission):
     """Authenticated users only; each action on a status needs the matching right on it."""
 
@@ -49,5 +54,4 @@ class ArtifactPermission(BasePermission):
         return bool(request.user and request.user.is_authenticated)
 
     def has_object_permission(self, request: Any, view: Any, obj: UserTaskArtifact) -> bool:
-        user = request.user
-        return may(user, "view", obj.status) or user.has_perm("user_tasks.view_usertaskartifact", obj)
+        return may_view_artifact(request.user, obj)

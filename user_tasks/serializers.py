@@ -13,7 +13,7 @@ class StatusSerializer(serializers.HyperlinkedModelSerializer):
 
     url = serializers.HyperlinkedIdentityField(view_name="usertaskstatus-detail", lookup_field="uuid")
     state_text = serializers.CharField(read_only=True, help_text="The state in the user's language")
-    progress = serializers.SerializerMethodField(help_text="Percent of the steps completed, from 0 to 100")
+    progress = serializers.FloatField(read_only=True, help_text="Percent of the steps completed, from 0 to 100")
     artifacts = serializers.HyperlinkedRelatedField(
         many=True, read_only=True, view_name="usertaskartifact-detail", lookup_field="uuid"
     )
@@ -35,13 +35,6 @@ class StatusSerializer(serializers.HyperlinkedModelSerializer):
             "artifacts",
         )
         read_only_fields = fields
-
-    def get_progress(self, status: UserTaskStatus) -> float:
-        if status.state == UserTaskStatus.SUCCEEDED:
-            return 100.0
-        if not status.total_steps:
-            return 0.0
-        return round(min(status.completed_steps, status.total_steps) * 100 / status.total_steps, 1)
 
 
 class ArtifactSerializer(serializers.HyperlinkedModelSerializer):

@@ -6,15 +6,12 @@ Views only read and call model methods: every state change lives on the models.
 from __future__ import annotations
 
 import hashlib
-import mimetypes
-import posixpath
 from typing import Any
 
 from django.db.models import Count, Max, Prefetch, QuerySet
-from django.http import FileResponse, Http404
+from django.http import FileResponse
 from django.utils.module_loading import import_string
 from django.utils.translation import get_language
-from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
@@ -24,6 +21,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from .conf import settings
+from .downloads import artifact_file_response
 from .filters import StatusQueryFilter, StrictOrderingFilter
 from .models import UserTaskArtifact, UserTaskStatus
 from .permissions import ArtifactPermission, StatusPermission
@@ -175,12 +173,7 @@ class ArtifactViewSet(UserTaskViewMixin, viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["get"], content_negotiation_class=AnyAccepted)
     def download(self, request: Request, uuid: str | None = None) -> FileResponse:
         """Stream the artifact's file, named after it; 404 when it has none."""
-        artifact = self.get_object()
-        if not artifact.file:
-            raise Http404(_("This artifact has no file."))
-        filename = posixpath.basename(artifact.file.name)
-        content_type = mimetypes.guess_type(filename)[0] or "application/octet-stream"
-        return FileResponse(artifact.file.open("rb"), as_attachment=True, filename=filename, content_type=content_type)
+        return artifact_file_response(self.get_object())
 
 
 def _with_etag(response: Response, etag: str) -> Response:

@@ -1,0 +1,20 @@
+"""URLs of the status pages, in the ``user_tasks_pages`` namespace.
+
+Mount them anywhere, e.g. ``path("tasks/", include("user_tasks.pages.urls"))``. The live
+progress bar polls the REST API, so mount ``user_tasks.urls`` too (without a namespace).
+"""
+
+from django.urls import path
+
+from . import views
+
+app_name = "user_tasks_pages"
+
+urlpatterns = [
+    path("", views.StatusListView.as_view(), name="list"),
+    path("clear/", views.ClearView.as_view(), name="clear"),
+    path("<uuid:uuid>/", views.StatusDetailView.as_view(), name="detail"),
+    path("<uuid:uuid>/cancel/", views.CancelView.as_view(), name="cancel"),
+    path("<uuid:uuid>/delete/", views.DeleteView.as_view(), name="delete"),
+    path("artifacts/<uuid:uuid>/download/", views.download, name="download"),
+]

@@ -1,0 +1,45 @@
+"""Template helpers of the status pages, usable by a project's own templates too."""
+
+from __future__ import annotations
+
+import posixpath
+from urllib.parse import urlsplit
+
+from django import template
+from django.urls import NoReverseMatch, reverse
+
+from ..models import UserTaskStatus
+
+register = template.Library()
+
+#: Link schemes an artifact's ``url`` may have to be shown as a link; anything else
+#: (``javascript:``, ``data:``) is shown as text, since a task may have stored anything.
+LINK_SCHEMES = frozenset({"http", "https", "ftp", "ftps", "mailto", ""})
+
+
+@register.filter
+def safe_link(url: str) -> str:
+    """``url`` if it is safe to put in an ``href``, else ''."""
+    return url if url and urlsplit(url).scheme.lower() in LINK_SCHEMES else ""
+
+
+@register.filter
+def basename(path: str) -> str:
+    """The last part of a storage path: what a downloaded file will be called."""
+    return posixpath.basename(str(path))
+
+
+@register.filter
+def user_task_api_url(status: UserTaskStatus) -> str:
+    """The REST API URL of ``status`` that the live progress polls; '' if the API is not mounted."""
+    try:
+        return reverse("usertaskstatus-detail", kwargs={"uuid": status.uuid})
+    except NoReverseMatch:
+        return ""
+
+
+@register.inclusion_tag("user_tasks/pages/includes/progress.html")
+def user_task_progress(status: UserTaskStatus) -> dict[str, object]:
+    """A labelled, accessible progress bar for ``status`` (``role="progressbar"`` with aria values)."""
+    # Whole percents for people (a bar at "99.6 %" is not done); the exact figure for the bar's width.
+    return {"status": status, "percent": int(status.progress), "width": status.progress}
