@@ -18,6 +18,6 @@ def artifact_file_response(artifact: UserTaskArtifact) -> FileResponse:
     """
     if not artifact.file:
         raise Http404(_("This artifact has no file."))
-    filename = posixpath.basename(artifact.file.name)
+    filename = posixpath.basename(str(artifact.file.name))
     content_type = mimetypes.guess_type(filename)[0] or "application/octet-stream"
     return FileResponse(artifact.file.open("rb"), as_attachment=True, filename=filename, content_type=content_type)

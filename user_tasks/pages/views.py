@@ -19,6 +19,7 @@ from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views import View
@@ -103,8 +104,8 @@ class ConfirmedActionView(LoginRequiredMixin, View):
 
     #: The right the action needs (see ``user_tasks.permissions.may``).
     action = ""
-    question = ""
-    button = ""
+    question: str | Promise = ""
+    button: str | Promise = ""
     template_name = "user_tasks/pages/confirm.html"
 
     def get(self, request: HttpRequest, uuid: UUID) -> HttpResponse:
