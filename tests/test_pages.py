@@ -1,0 +1,443 @@
+"""The status pages (``user_tasks.pages``) as a user sees them: lists, a page per task, actions, downloads."""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from django.core.files.base import ContentFile
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from tests.factories import make_artifact, make_container, make_family, make_staff, make_status
+from user_tasks.models import UserTaskStatus
+
+pytestmark = pytest.mark.django_db
+
+LIST = "/tasks/"
+FINAL = ["Succeeded", "Failed", "Canceled"]
+
+
+def detail_url(status):
+    return f"/tasks/{status.uuid}/"
+
+
+def action_url(status, action):
+    return f"/tasks/{status.uuid}/{action}/"
+
+
+def text(response) -> str:
+    return response.content.decode()
+
+
+def rows(response) -> list[str]:
+    """The uuids of the list's rows, top to bottom."""
+    return re.findall(r'<tr id="ut-row-([0-9a-f-]+)"', text(response))
+
+
+def hrefs(response) -> list[str]:
+    return [html.unescape(href) for href in re.findall(r'href="([^"]*)"', text(response))]
+
+
+def state_of(status) -> str:
+    return UserTaskStatus.objects.get(pk=status.pk).state
+
+
+@pytest.fixture
+def logged_in(client, user):
+    client.force_login(user)
+    return client
+
+
+def client_for(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+# -- login ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["list", "detail", "cancel", "delete", "clear", "download"])
+def test_anonymous_visitor_is_sent_to_login(client, user, path):
+    status = make_status(user)
+    artifact = make_artifact(status, text="hi")
+    url = {
+        "list": LIST,
+        "detail": detail_url(status),
+        "cancel": action_url(status, "cancel"),
+        "delete": action_url(status, "delete"),
+        "clear": "/tasks/clear/",
+        "download": f"/tasks/artifacts/{artifact.uuid}/download/",
+    }[path]
+    response = client.get(url)
+    assert response.status_code == 302
+    assert response["Location"] == f"/accounts/login/?next={url}"
+
+
+# -- the list -------------------------------------------------------------------------------
+
+
+def test_list_shows_own_top_level_statuses_newest_first(logged_in, user, other_user):
+    now = datetime.now(timezone.utc)
+    old = make_status(user, created=now - timedelta(days=2))
+    new = make_status(user, created=now)
+    middle = make_status(user, created=now - timedelta(days=1))
+    container, children = make_family(user)
+    UserTaskStatus.objects.filter(pk=container.pk).update(created=now - timedelta(days=3))
+    make_status(other_user)
+
+    response = logged_in.get(LIST)
+
+    assert response.status_code == 200
+    assert rows(response) == [str(s.uuid) for s in (new, middle, old, container)]
+    for child in children:
+        assert child.name not in text(response)
+
+
+@pytest.mark.parametrize(
+    ("show", "expected"),
+    [
+        ("all", {"Pending", "In Progress", "Sending e-mails", *FINAL}),
+        ("active", {"Pending", "In Progress", "Sending e-mails"}),
+        ("finished", set(FINAL)),
+    ],
+)
+def test_list_filters_by_show(logged_in, user, show, expected):
+    by_uuid = {
+        str(make_status(user, state=state).uuid): state
+        for state in ["Pending", "In Progress", "Sending e-mails", *FINAL]
+    }
+    response = logged_in.get(LIST, {"show": show})
+    assert {by_uuid[uuid] for uuid in rows(response)} == expected
+
+
+@pytest.mark.parametrize("show", ["bogus", "", "ACTIVE"])
+def test_list_rejects_unknown_show(logged_in, show):
+    response = logged_in.get(LIST, {"show": show})
+    assert response.status_code == 400
+    assert "show" in text(response)
+
+
+def test_list_pages_twenty_statuses_at_a_time(logged_in, user):
+    for _ in range(25):
+        make_status(user)
+    assert len(rows(logged_in.get(LIST))) == 20
+    assert len(rows(logged_in.get(LIST, {"page": 2}))) == 5
+    assert logged_in.get(LIST, {"page": 99}).status_code == 404
+
+
+def test_only_unfinished_rows_poll_the_api(logged_in, user):
+    running = make_status(user, state="In Progress")
+    done = make_status(user, state="Succeeded")
+    page = text(logged_in.get(LIST))
+    running_row = re.search(rf'<tr id="ut-row-{running.uuid}"[^>]*>', page).group(0)
+    done_row = re.search(rf'<tr id="ut-row-{done.uuid}"[^>]*>', page).group(0)
+    assert f'data-api-url="/api/tasks/{running.uuid}/"' in running_row
+    assert "data-api-url" not in done_row
+
+
+def test_list_query_count_does_not_grow_with_rows(logged_in, user, other_user):
+    def count_queries(owner, number):
+        for _ in range(number):
+            make_status(owner, state="In Progress", total_steps=4, completed_steps=1)
+        client = client_for(owner)
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(LIST)
+        assert len(rows(response)) == min(number, 20)
+        return len(queries)
+
+    assert count_queries(user, 3) == count_queries(other_user, 30)
+
+
+# -- one task's page --------------------------------------------------------------------------
+
+
+def test_detail_shows_name_state_progress_and_times(logged_in, user):
+    created = datetime(2024, 5, 6, 7, 8, 9, tzinfo=timezone.utc)
+    modified = datetime(2024, 5, 6, 8, 0, 0, tzinfo=timezone.utc)
+    status = make_status(user, name="Export grades", state="In Progress", total_steps=4, completed_steps=1)
+    UserTaskStatus.objects.filter(pk=status.pk).update(created=created, modified=modified)
+
+    page = text(logged_in.get(detail_url(status)))
+
+    assert "<h1>Export grades</h1>" in page
+    assert ">In Progress</span>" in page
+    bar = re.search(r'<div class="ut-progress" role="progressbar"[^>]*>', page).group(0)
+    assert 'aria-valuenow="25"' in bar
+    assert 'aria-valuemin="0"' in bar
+    assert 'aria-valuemax="100"' in bar
+    assert 'aria-valuetext="25 % (1 of 4 steps)"' in bar
+    assert ">25 %</span>" in page
+    assert '<time datetime="2024-05-06T07:08:09+00:00">' in page
+    assert '<time datetime="2024-05-06T08:00:00+00:00" data-ut="modified">' in page
+
+
+def test_detail_of_succeeded_task_shows_complete_progress(logged_in, user):
+    status = make_status(user, state="Succeeded", total_steps=4, completed_steps=1)
+    page = text(logged_in.get(detail_url(status)))
+    assert 'aria-valuenow="100"' in page
+    assert ">100 %</span>" in page
+    assert ">Succeeded</span>" in page
+
+
+def test_text_artifact_is_escaped(logged_in, user):
+    status = make_status(user)
+    make_artifact(status, name="Log", text="<script>alert(1)</script>")
+    page = text(logged_in.get(detail_url(status)))
+    assert "<script>alert(1)" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_http_artifact_url_is_a_link(logged_in, user):
+    status = make_status(user)
+    make_artifact(status, url="https://example.com/report?a=1&b=2")
+    response = logged_in.get(detail_url(status))
+    assert "https://example.com/report?a=1&b=2" in hrefs(response)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "javascript:alert(1)",
+        "JavaScript:alert(1)",
+        " javascript:alert(1)",
+        "java\tscript:alert(1)",
+        "data:text/html,<script>alert(1)</script>",
+    ],
+)
+def test_unsafe_artifact_url_is_text_not_a_link(logged_in, user, url):
+    status = make_status(user)
+    make_artifact(status, url=url)
+    response = logged_in.get(detail_url(status))
+    assert not [href for href in hrefs(response) if "alert(1)" in href]
+    assert html.escape(url, quote=True) in text(response) or html.escape(url, quote=False) in text(response)
+
+
+def test_file_artifact_links_to_its_download(logged_in, user, media):
+    status = make_status(user, state="Succeeded")
+    artifact = make_artifact(status, file=ContentFile(b"a,b\n", name="report.csv"))
+    response = logged_in.get(detail_url(status))
+    assert f"/tasks/artifacts/{artifact.uuid}/download/" in hrefs(response)
+    assert "Download report.csv" in text(response)
+
+
+def test_container_lists_its_children(logged_in, user):
+    container, children = make_family(user)
+    response = logged_in.get(detail_url(container))
+    for child in children:
+        assert detail_url(child) in hrefs(response)
+        assert child.name in text(response)
+
+
+def test_child_links_to_its_container(logged_in, user):
+    container = make_container(user, name="Nightly batch")
+    child = make_status(user, parent=container)
+    response = logged_in.get(detail_url(child))
+    assert detail_url(container) in hrefs(response)
+    assert "Nightly batch" in text(response)
+
+
+def test_other_users_status_is_not_found(client, user, other_user):
+    status = make_status(user, name="Secret export")
+    client.force_login(other_user)
+    response = client.get(detail_url(status))
+    assert response.status_code == 404
+    assert "Secret export" not in text(response)
+
+
+def test_superuser_sees_anyones_status(client, user, superuser):
+    status = make_status(user, name="Alice's export")
+    client.force_login(superuser)
+    response = client.get(detail_url(status))
+    assert response.status_code == 200
+    assert "Alice&#x27;s export" in text(response)
+
+
+def test_viewer_without_rights_sees_no_action_buttons(client, user):
+    status = make_status(user)
+    client.force_login(make_staff("carol", "view"))
+    response = client.get(detail_url(status))
+    assert response.status_code == 200
+    assert action_url(status, "cancel") not in text(response)
+    assert action_url(status, "delete") not in text(response)
+
+
+@pytest.mark.parametrize(
+    ("state", "cancel_shown"), [("Pending", True), ("In Progress", True), *[(s, False) for s in FINAL]]
+)
+def test_owner_sees_cancel_while_unfinished_and_always_delete(logged_in, user, state, cancel_shown):
+    status = make_status(user, state=state)
+    page = text(logged_in.get(detail_url(status)))
+    assert (f'action="{action_url(status, "cancel")}"' in page) is cancel_shown
+    assert f'action="{action_url(status, "delete")}"' in page
+
+
+# -- downloads ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def report(user, media):
+    status = make_status(user, state="Succeeded")
+    return make_artifact(status, file=ContentFile(b"name,grade\r\nAda,\xc3\xa9\x00\xff\r\n", name="report.csv"))
+
+
+def test_owner_downloads_the_exact_file(logged_in, report):
+    response = logged_in.get(f"/tasks/artifacts/{report.uuid}/download/")
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == b"name,grade\r\nAda,\xc3\xa9\x00\xff\r\n"
+    assert response["Content-Disposition"] == 'attachment; filename="report.csv"'
+
+
+def test_other_user_cannot_download(client, other_user, report):
+    client.force_login(other_user)
+    assert client.get(f"/tasks/artifacts/{report.uuid}/download/").status_code == 404
+
+
+def test_artifact_without_file_has_no_download(logged_in, user):
+    artifact = make_artifact(make_status(user), text="just text")
+    assert logged_in.get(f"/tasks/artifacts/{artifact.uuid}/download/").status_code == 404
+
+
+# -- cancel -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("state", ["Pending", "In Progress", "Retrying"])
+def test_confirmed_cancel_cancels_and_returns_to_the_task(logged_in, user, revoke, stopped, state):
+    status = make_status(user, state=state)
+    response = logged_in.post(action_url(status, "cancel"), {"confirmed": "1"})
+    assert response.status_code == 302
+    assert response["Location"] == detail_url(status)
+    assert state_of(status) == "Canceled"
+    assert stopped == [(status.task_id, "Canceled")]
+
+
+@pytest.mark.parametrize("action", ["cancel", "delete"])
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_unconfirmed_action_asks_first_and_changes_nothing(logged_in, user, revoke, stopped, action, method):
+    status = make_status(user, name="Export grades")
+    url = action_url(status, action)
+    response = getattr(logged_in, method)(url)
+    assert response.status_code == 200
+    page = text(response)
+    form = re.search(r'<form method="post" action="([^"]*)".*?</form>', page, re.S)
+    assert form.group(1) == url
+    assert '<input type="hidden" name="confirmed" value="1">' in form.group(0)
+    assert "Export grades" in page
+    assert state_of(status) == "Pending"
+    assert stopped == []
+    revoke.assert_not_called()
+
+
+@pytest.mark.parametrize("state", FINAL)
+def test_cancel_of_finished_task_keeps_state(logged_in, user, revoke, stopped, state):
+    status = make_status(user, state=state)
+    response = logged_in.post(action_url(status, "cancel"), {"confirmed": "1"})
+    assert response.status_code == 302
+    assert state_of(status) == state
+    assert stopped == []
+
+
+@pytest.mark.parametrize("action", ["cancel", "delete"])
+def test_action_without_the_right_is_forbidden(client, user, revoke, stopped, action):
+    status = make_status(user)
+    client.force_login(make_staff("carol", "view"))
+    response = client.post(action_url(status, action), {"confirmed": "1"})
+    assert response.status_code == 403
+    assert state_of(status) == "Pending"
+    assert stopped == []
+
+
+@pytest.mark.parametrize("action", ["cancel", "delete"])
+def test_action_on_other_users_status_is_not_found(client, user, other_user, revoke, action):
+    status = make_status(user)
+    client.force_login(other_user)
+    assert client.post(action_url(status, action), {"confirmed": "1"}).status_code == 404
+    assert state_of(status) == "Pending"
+
+
+def test_cancel_needs_the_csrf_token(user, revoke, stopped):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+    status = make_status(user)
+    url = action_url(status, "cancel")
+
+    assert client.post(url, {"confirmed": "1"}).status_code == 403
+    assert state_of(status) == "Pending"
+
+    client.get(url)  # the confirmation page sets the CSRF cookie
+    token = client.cookies["csrftoken"].value
+    assert client.post(url, {"confirmed": "1", "csrfmiddlewaretoken": token}).status_code == 302
+    assert state_of(status) == "Canceled"
+
+
+# -- delete -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("state", "signalled"), [("Pending", ["Canceled"]), ("In Progress", ["Canceled"]), ("Succeeded", [])]
+)
+def test_confirmed_delete_removes_the_task(logged_in, user, revoke, stopped, state, signalled):
+    status = make_status(user, state=state)
+    response = logged_in.post(action_url(status, "delete"), {"confirmed": "1"})
+    assert response.status_code == 302
+    assert response["Location"] == LIST
+    assert not UserTaskStatus.objects.filter(pk=status.pk).exists()
+    assert stopped == [(status.task_id, s) for s in signalled]
+
+
+# -- clear ------------------------------------------------------------------------------------------
+
+
+def test_confirmed_clear_deletes_only_own_finished_top_level_tasks(logged_in, user, other_user):
+    mine = [make_status(user, state=state) for state in FINAL]
+    running = make_status(user, state="In Progress")
+    batch = make_container(user, state="In Progress")
+    finished_child = make_status(user, parent=batch, state="Succeeded")
+    theirs = make_status(other_user, state="Succeeded")
+
+    response = logged_in.post("/tasks/clear/", {"confirmed": "1"}, follow=True)
+
+    assert response.redirect_chain == [(LIST, 302)]
+    assert "3 finished tasks were deleted." in text(response)
+    assert not UserTaskStatus.objects.filter(pk__in=[s.pk for s in mine]).exists()
+    remaining = {running.pk, batch.pk, finished_child.pk, theirs.pk}
+    assert set(UserTaskStatus.objects.values_list("pk", flat=True)) == remaining
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_unconfirmed_clear_asks_first_and_deletes_nothing(logged_in, user, method):
+    make_status(user, state="Succeeded")
+    response = getattr(logged_in, method)("/tasks/clear/")
+    assert response.status_code == 200
+    assert '<input type="hidden" name="confirmed" value="1">' in text(response)
+    assert UserTaskStatus.objects.count() == 1
+
+
+# -- the project's own layout ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("page", ["list", "detail", "confirm"])
+def test_pages_render_inside_the_projects_base_template(logged_in, user, settings, tmp_path, page):
+    (tmp_path / "site_base.html").write_text(
+        "<html><head><title>Site | {% block title %}{% endblock %}</title></head>"
+        '<body><div id="site-frame">{% block content %}{% endblock %}</div></body></html>'
+    )
+    settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [str(tmp_path)]}]
+    settings.USER_TASKS_BASE_TEMPLATE = "site_base.html"
+    status = make_status(user, name="Export grades")
+    url, title = {
+        "list": (LIST, "My tasks"),
+        "detail": (detail_url(status), "Export grades"),
+        "confirm": (action_url(status, "delete"), "Delete task"),
+    }[page]
+
+    page_html = text(logged_in.get(url))
+
+    assert f"<title>Site | {title}</title>" in page_html
+    assert '<div id="site-frame">' in page_html
+    assert "user-tasks-layout" not in page_html
+    assert 'class="user-tasks"' in page_html
