@@ -105,6 +105,8 @@ def test_status_list_rows_have_the_same_fields_as_the_detail(alice, user):
         ("Pending", 0, 5, 0),
         ("In Progress", 2, 5, 40.0),
         ("In Progress", 1, 3, 33.3),
+        ("In Progress", 2, 3, 66.6),
+        ("In Progress", 9999, 10000, 99.9),
         ("In Progress", 7, 5, 100),
         ("Succeeded", 5, 5, 100),
         ("Succeeded", 0, 0, 100),

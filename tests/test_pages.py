@@ -441,3 +441,19 @@ def test_pages_render_inside_the_projects_base_template(logged_in, user, setting
     assert '<div id="site-frame">' in page_html
     assert "user-tasks-layout" not in page_html
     assert 'class="user-tasks"' in page_html
+
+
+def test_unfinished_task_never_shows_100_percent(client, user):
+    client.force_login(user)
+    status = make_status(user, state="In Progress", total_steps=10000, completed_steps=9999)
+    page = client.get(f"/tasks/{status.uuid}/").content.decode()
+    assert 'aria-valuenow="99"' in page
+    assert ">99 %</span>" in page
+
+
+def test_clear_message_counts_the_tasks_the_user_saw(client, user):
+    client.force_login(user)
+    container, children = make_family(user)
+    UserTaskStatus.objects.filter(pk__in=[container.pk] + [c.pk for c in children]).update(state="Succeeded")
+    response = client.post("/tasks/clear/", {"confirmed": "1"}, follow=True)
+    assert "1 finished task was deleted." in response.content.decode()

@@ -7,6 +7,7 @@ applied, so concurrent workers never lose an update and never read-modify-write.
 from __future__ import annotations
 
 import logging
+import math
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
@@ -265,13 +266,15 @@ class UserTaskStatus(TimeStamped):
     def progress(self) -> float:
         """Percent of the steps completed, 0 to 100, for a progress bar.
 
-        A succeeded task shows 100 even if it announced more steps than it reported.
+        To a tenth, rounded down. A succeeded task shows 100 even if it announced more
+        steps than it reported.
         """
         if self.state == self.SUCCEEDED:
             return 100.0
         if not self.total_steps:
             return 0.0
-        return round(min(self.completed_steps, self.total_steps) * 100 / self.total_steps, 1)
+        # Rounded down, so that only a finished task ever shows 100.
+        return math.floor(min(self.completed_steps, self.total_steps) * 1000 / self.total_steps) / 10
 
     @property
     def children(self) -> UserTaskStatusQuerySet:
