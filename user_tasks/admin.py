@@ -1,27 +1,200 @@
-"""Django admin registration of statuses and artifacts."""
+"""Django admin of statuses and artifacts: watch tasks, cancel them, delete their records.
 
-from django.contrib import admin
+Tasks write these rows, so the admin edits almost nothing: it shows state and progress,
+cancels, and deletes (canceling an unfinished task first, as the REST API does).
+"""
 
-from .models import UserTaskArtifact, UserTaskStatus
+from __future__ import annotations
+
+from typing import Any, cast
+
+from django.contrib import admin, messages
+from django.contrib.auth import get_permission_codename, get_user_model
+from django.core.exceptions import FieldDoesNotExist
+from django.db.models import QuerySet
+from django.forms import Form
+from django.http import HttpRequest
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
+
+from .models import State, UserTaskArtifact, UserTaskStatus, UserTaskStatusQuerySet
+
+
+class StateFilter(admin.SimpleListFilter):
+    """Statuses in one state, offered by translated label: the built-in states and any custom one in use."""
+
+    title = _("state")
+    parameter_name = "state"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        # The field has no ``choices`` (tasks may set custom states), so ask the table for those.
+        stored = model_admin.get_queryset(request).order_by("state").values_list("state", flat=True).distinct()
+        custom = sorted(set(stored) - set(State.values))
+        return [*State.choices, *((state, state) for state in custom)]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        value = self.value()
+        return queryset.filter(state=value) if value else queryset
+
+
+class TaskClassFilter(admin.AllValuesFieldListFilter):
+    """Statuses of one task class; titled here because the model field has no translated name."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.title = _("task class")
+
+
+class ArtifactInline(admin.TabularInline):
+    """A status's artifacts, read-only: tasks write them."""
+
+    model = UserTaskArtifact
+    fields = readonly_fields = ("name", "text", "url", "file", "created")
+    ordering = ("created",)
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(UserTaskStatus)
 class UserTaskStatusAdmin(admin.ModelAdmin):
-    """Statuses, newest first, with their owner and progress at a glance."""
+    """Statuses, newest first, with owner, state and progress; cancel or delete them, rename them, nothing else.
 
-    list_display = ("name", "user", "state", "completed_steps", "total_steps", "created", "modified")
-    list_filter = ("state", "task_class")
+    Statuses are created by tasks, so there is no "add"; every field but ``name`` is
+    read-only, since the rows are the tasks' own record of what happened.
+    """
+
+    list_display = ("name", "user", "state_display", "progress_bar", "created", "modified")
+    list_filter = (StateFilter, ("task_class", TaskClassFilter))
+    # The owner is shown on every row: fetch it in the same query.
     list_select_related = ("user",)
-    search_fields = ("uuid", "task_id", "name")
-    readonly_fields = ("uuid", "task_id", "task_class", "parent", "is_container", "created", "modified")
+    # Ids are pasted whole: exact matches only (``=`` compares text, so any input is safe).
+    search_fields = ("=uuid", "=task_id", "name")
     ordering = ("-created",)
+    actions = ("cancel_selected",)
+    inlines = (ArtifactInline,)
+    fields = (
+        "name",
+        "user",
+        "state_display",
+        "progress_bar",
+        "completed_steps",
+        "total_steps",
+        "attempts",
+        "uuid",
+        "task_id",
+        "task_class",
+        "parent",
+        "is_container",
+        "created",
+        "modified",
+    )
+    readonly_fields = tuple(field for field in fields if field != "name")
+
+    @admin.display(description=_("state"), ordering="state")
+    def state_display(self, status: UserTaskStatus) -> str:
+        return status.state_text
+
+    @admin.display(description=_("progress"))
+    def progress_bar(self, status: UserTaskStatus) -> SafeString:
+        """A progress bar (read aloud by screen readers) and its numbers as text, in whole percent as on the pages."""
+        percent = int(status.progress)
+        text = gettext("%(percent)d %% (%(completed)d/%(total)d)") % {
+            "percent": percent,
+            "completed": status.completed_steps,
+            "total": status.total_steps,
+        }
+        return format_html('<progress max="100" value="{}">{} %</progress> {}', percent, percent, text)
+
+    def get_search_fields(self, request: HttpRequest) -> tuple[str, ...]:
+        """Also the owner's username and e-mail, by the names the user model gives those fields.
+
+        A custom user model may name them otherwise, or lack an e-mail field.
+        """
+        user_model: Any = get_user_model()
+        names = {user_model.USERNAME_FIELD, user_model.get_email_field_name()}
+        owner = []
+        for name in sorted(names):
+            try:
+                user_model._meta.get_field(name)
+            except FieldDoesNotExist:
+                continue
+            owner.append(f"user__{name}")
+        return (*self.search_fields, *owner)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_cancel_permission(self, request: HttpRequest) -> bool:
+        """Whether the user holds ``user_tasks.cancel_usertaskstatus``, which the cancel action needs."""
+        codename = get_permission_codename("cancel", self.opts)
+        return request.user.has_perm(f"{self.opts.app_label}.{codename}")
+
+    def save_model(self, request: HttpRequest, obj: UserTaskStatus, form: Form, change: bool) -> None:
+        """Write the name alone: a full save would put back the state and steps it read over a worker's newer ones."""
+        if "name" in form.changed_data:
+            obj.save(update_fields=["name"])
+
+    def delete_model(self, request: HttpRequest, obj: UserTaskStatus) -> None:
+        """Cancel an unfinished task first: a running one must stop, a queued one must not start."""
+        if not obj.is_finished:
+            obj.cancel()
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[UserTaskStatus]) -> None:
+        """Cancel the unfinished tasks first, as ``delete_model`` does for one."""
+        for status in cast(UserTaskStatusQuerySet, queryset).unfinished():
+            status.cancel()
+        super().delete_queryset(request, queryset)
+
+    @admin.action(description=_("Cancel selected tasks"), permissions=["cancel"])
+    def cancel_selected(self, request: HttpRequest, queryset: QuerySet[UserTaskStatus]) -> None:
+        """Cancel the unfinished statuses selected; finished ones keep their state."""
+        selected = queryset.count()
+        canceled = 0
+        for status in cast(UserTaskStatusQuerySet, queryset).unfinished():
+            status.cancel()
+            # Counted by the state it ended in: one that finished meanwhile was not canceled.
+            canceled += status.state == UserTaskStatus.CANCELED
+        self.message_user(
+            request,
+            ngettext("%(count)d task was canceled.", "%(count)d tasks were canceled.", canceled) % {"count": canceled},
+            messages.SUCCESS if canceled else messages.WARNING,
+        )
+        if skipped := selected - canceled:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d task had finished already and was left as it was.",
+                    "%(count)d tasks had finished already and were left as they were.",
+                    skipped,
+                )
+                % {"count": skipped},
+                messages.INFO,
+            )
 
 
 @admin.register(UserTaskArtifact)
 class UserTaskArtifactAdmin(admin.ModelAdmin):
-    """Artifacts with the status they belong to."""
+    """Artifacts with the status they belong to; read-only, since tasks write them, but deletable."""
 
     list_display = ("name", "status", "created", "modified")
+    # Each row names its status: fetch it in the same query.
     list_select_related = ("status",)
-    search_fields = ("uuid", "name", "status__name")
-    readonly_fields = ("uuid", "created", "modified")
+    search_fields = ("=uuid", "name", "status__name", "=status__task_id")
+    ordering = ("-created",)
+    fields = readonly_fields = ("name", "status", "text", "url", "file", "uuid", "created", "modified")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
