@@ -12,7 +12,7 @@ DEMO_STAMP := $(VENV)/.installed-demo
 DOCS_STAMP := $(VENV)/.installed-docs
 
 .DEFAULT_GOAL := help
-.PHONY: help venv test demo quality docs clean
+.PHONY: help venv browser test demo quality docs clean
 
 help: ## List the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -40,11 +40,21 @@ $(DOCS_STAMP): requirements/docs.txt | $(VENV_PYTHON)
 	$(PIP) -r requirements/docs.txt
 	@touch $@
 
-test: venv ## Run the whole test suite with a coverage report
+# The browser tests drive Debian's Chromium (never a downloaded one); CHROMIUM points elsewhere.
+CHROMIUM ?= /usr/bin/chromium
+browser: ## Install Chromium for the browser tests (Debian package), unless $(CHROMIUM) exists
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+		echo "$(CHROMIUM) is missing: installing the Debian package chromium"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y chromium; \
+	fi
+
+test: venv browser ## Run the whole test suite (browser tests included) with a coverage report
 	$(VENV_PYTHON) -m pytest --cov --cov-report=term-missing $(PYTEST_ARGS)
 
-demo: $(DEMO_STAMP) ## Run the demo: worker, one demo task, admin at http://127.0.0.1:8000/admin/ (demo/demo)
-	$(VENV_PYTHON) manage.py demo
+DEMO_ADDRPORT ?= 127.0.0.1:8000
+demo: $(DEMO_STAMP) ## Run the demo (web server + Celery worker) at http://127.0.0.1:8000/, login demo/demo
+	$(VENV_PYTHON) manage.py demo $(DEMO_ADDRPORT)
 
 quality: venv ## Lint, check formatting, type-check the package
 	$(VENV)/bin/ruff check .

@@ -1,6 +1,6 @@
 """The demo's Celery app, ``example.celery.app``, configured from the ``CELERY_*`` Django settings.
 
-Start a worker with ``celery -A example worker --pool=solo``.
+Start a worker with ``celery -A example worker --pool=threads``.
 """
 
 import os

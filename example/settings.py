@@ -1,7 +1,8 @@
 """Settings of the demo project: SQLite and an embedded broker under ``var/``, so it runs with no server.
 
 Environment overrides: ``DATABASE_URL`` (``sqlite:///path``, ``postgres://…``, ``mysql://…``),
-``CELERY_BROKER_URL`` (``redis://…``, ``amqp://…``), ``DJANGO_SECRET_KEY``, ``DJANGO_DEBUG``.
+``CELERY_BROKER_URL`` (``redis://…``, ``amqp://…``), ``DEMO_VAR_DIR`` (where the demo keeps its
+files), ``DJANGO_SECRET_KEY``, ``DJANGO_DEBUG``.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from urllib.parse import unquote, urlsplit
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 #: Everything the demo writes (database, broker messages, uploaded artifacts, logs); gitignored.
-VAR_DIR = BASE_DIR / "var"
+VAR_DIR = Path(os.environ.get("DEMO_VAR_DIR") or BASE_DIR / "var")
 
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "demo-only-not-secret")
 DEBUG = os.environ.get("DJANGO_DEBUG", "1").lower() not in ("0", "false", "no", "")
@@ -85,16 +86,17 @@ def database_from_url(url: str) -> dict[str, Any]:
     }
 
 
-VAR_DIR.mkdir(exist_ok=True)
+VAR_DIR.mkdir(parents=True, exist_ok=True)
 if os.environ.get("DATABASE_URL"):
     DATABASES = {"default": database_from_url(os.environ["DATABASE_URL"])}
 else:
-    # The web server and the worker write to the same file: wait for each other's locks.
+    # The web server and the worker's threads write to the same file: take the write lock when
+    # a transaction begins (no deadlock on upgrading a read lock) and wait for each other's locks.
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": str(VAR_DIR / "demo.sqlite3"),
-            "OPTIONS": {"timeout": 20},
+            "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -103,6 +105,11 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/"
+# The status pages (user_tasks.pages.urls at /tasks/) render inside the demo's own layout.
+USER_TASKS_BASE_TEMPLATE = "example/base.html"
 
 STATIC_URL = "static/"
 MEDIA_URL = "media/"
@@ -123,6 +130,11 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "control_folder": str(BROKER_DIR / "control"),
         "store_processed": False,
     }
+# Chords need a result backend; the embedded default keeps results as files under var/results/.
+CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", "")
+if not CELERY_RESULT_BACKEND:
+    (VAR_DIR / "results").mkdir(exist_ok=True)
+    CELERY_RESULT_BACKEND = (VAR_DIR / "results").as_uri()
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

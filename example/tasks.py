@@ -1,37 +1,94 @@
-"""The demo's tracked task: a multi-step export that reports progress and leaves its output as an artifact."""
+"""The demo's tracked tasks: an export with a file, a failing import, a chord and a long newsletter."""
 
 from __future__ import annotations
 
 import time
 from typing import Any
 
-from celery import shared_task
+from celery import chord, shared_task
+from django.core.files.base import ContentFile
 
 from user_tasks.models import UserTaskArtifact
 from user_tasks.tasks import UserTask
 
+from .exports import export_csv, export_filename
 
-class ExportTask(UserTask):
-    """Exports are named after what they export and announce one step per chunk."""
+#: The regions the demo report is built from, one task each.
+REGIONS = ("North", "East", "South", "West")
+
+
+class StepsTask(UserTask):
+    """Demo tasks are named by their ``label`` option and announce the steps of their ``steps`` argument.
+
+    ``label`` is a ``str.format`` template filled with the call's arguments, given to the
+    task decorator: Celery makes every decorator option an attribute of the task class.
+    """
 
     abstract = True
+    label = "Demo task"
 
     @classmethod
     def generate_name(cls, arguments_dict: dict[str, Any]) -> str:
-        return f"Export {arguments_dict['what']}"
+        return cls.label.format(**arguments_dict)
 
     @staticmethod
     def calculate_total_steps(arguments_dict: dict[str, Any]) -> int:
-        return arguments_dict["chunks"]
+        return arguments_dict["steps"]
 
 
-@shared_task(base=ExportTask, bind=True)
-def export(self: ExportTask, user_id: int, what: str = "report", chunks: int = 5, seconds: float = 1.0) -> str:
-    """Pretend to export ``what`` in ``chunks`` pieces, taking ``seconds`` for each."""
-    lines = []
-    for chunk in range(1, chunks + 1):
+@shared_task(base=StepsTask, bind=True, label="Export {what}")
+def export(self: StepsTask, user_id: int, what: str = "orders", steps: int = 10, seconds: float = 0.5) -> str:
+    """Export ``steps`` chunks of ``what``, ``seconds`` each, into a CSV file the user downloads."""
+    for _chunk in range(steps):
         time.sleep(seconds)
-        lines.append(f"{what}: chunk {chunk} of {chunks} exported")
         self.status.increment_completed_steps()
-    UserTaskArtifact.objects.create(status=self.status, name="Output", text="\n".join(lines))
-    return f"{chunks} chunks of {what}"
+    artifact = UserTaskArtifact(status=self.status, name="CSV file")
+    artifact.file.save(export_filename(what), ContentFile(export_csv(what, steps * 10)))
+    UserTaskArtifact.objects.create(status=self.status, name="Summary", text=f"{steps * 10} lines of {what} exported.")
+    return artifact.file.name
+
+
+@shared_task(base=StepsTask, bind=True, label="Import contacts")
+def import_contacts(self: StepsTask, user_id: int, steps: int = 4, seconds: float = 0.5) -> None:
+    """Import contacts and fail on a bad line: the user reads the message, not a traceback."""
+    for line in range(1, steps + 1):
+        time.sleep(seconds)
+        if line == 3:
+            raise ValueError(f"Line {line} of contacts.csv has no e-mail address; nothing after it was imported.")
+        self.status.increment_completed_steps()
+
+
+@shared_task(base=StepsTask, bind=True, label="Count {region}")
+def count_region(
+    self: StepsTask, user_id: int, region: str, steps: int = 5, seconds: float = 0.4, user_task_name: str = ""
+) -> int:
+    """One region's part of the report: a chord member with steps of its own."""
+    for _step in range(steps):
+        time.sleep(seconds)
+        self.status.increment_completed_steps()
+    return len(region) * steps
+
+
+@shared_task(base=StepsTask, bind=True, label="Combine the regions")
+def combine_regions(self: StepsTask, counts: list[int], user_id: int, steps: int = 1, user_task_name: str = "") -> int:
+    """The chord's body: adds up the regions and leaves the total as text."""
+    total = sum(counts)
+    UserTaskArtifact.objects.create(status=self.status, name="Report", text=f"{total} items in {len(counts)} regions.")
+    self.status.increment_completed_steps()
+    return total
+
+
+def send_report(user_id: int) -> Any:
+    """A chord: the regions in parallel, then their sum; one container shows the combined progress."""
+    name = "Yearly report"
+    header = [count_region.s(user_id, region, user_task_name=name) for region in REGIONS]
+    return chord(header)(combine_regions.s(user_id=user_id, user_task_name=name))
+
+
+@shared_task(base=StepsTask, bind=True, label="Send the newsletter")
+def send_newsletter(self: StepsTask, user_id: int, steps: int = 600, seconds: float = 0.2) -> None:
+    """A long task to cancel: each e-mail is a step, and a canceled status stops it at the next one."""
+    self.status.set_state("Sending e-mails")
+    for _recipient in range(steps):
+        time.sleep(seconds)
+        self.status.increment_completed_steps()

@@ -19,6 +19,7 @@ DEFAULTS = {
     "USER_TASKS_ARTIFACT_FILTERS": ("user_tasks.filters.ArtifactFilterBackend",),
     "USER_TASKS_PAGINATION_CLASS": "user_tasks.pagination.UserTaskPagination",
     "USER_TASKS_PURGE_BATCH_SIZE": 1000,
+    "USER_TASKS_BASE_TEMPLATE": "user_tasks/pages/layout.html",
 }
 SETTING_NAMES = sorted(name for name in vars(Settings) if name.startswith("USER_TASKS_"))
 

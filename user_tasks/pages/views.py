@@ -15,7 +15,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -87,7 +87,7 @@ class StatusDetailView(LoginRequiredMixin, PageMixin, DetailView):
         status = self.object
         user = self.request.user
         context.update(
-            artifacts=status.artifacts.order_by("created", "id"),
+            artifacts=_output_of(status),
             children=status.children.order_by("created", "id") if status.is_container else [],
             can_cancel=not status.is_finished and may(user, "cancel", status),
             can_delete=may(user, "delete", status),
@@ -197,6 +197,15 @@ def download(request: HttpRequest, uuid: UUID) -> FileResponse:
     if not may_view_artifact(request.user, artifact):
         raise Http404(_("No such artifact."))
     return artifact_file_response(artifact)
+
+
+def _output_of(status: UserTaskStatus) -> QuerySet[UserTaskArtifact]:
+    """The artifacts of a status and, for a container, of the tasks inside it: a chord's result is its body's."""
+    inside = Q(status=status)
+    if status.is_container:
+        # Canvases nest three deep at most: a chain in a chord's header group.
+        inside |= Q(status__parent=status) | Q(status__parent__parent=status) | Q(status__parent__parent__parent=status)
+    return UserTaskArtifact.objects.filter(inside).select_related("status").order_by("created", "id")
 
 
 def visible_status(request: HttpRequest, uuid: UUID) -> UserTaskStatus:

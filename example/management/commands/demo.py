@@ -1,4 +1,4 @@
-"""``manage.py demo``: set up the demo database, start a Celery worker, send a task, serve the admin."""
+"""``manage.py demo``: set up the demo database, start a Celery worker, send a task, serve the pages."""
 
 from __future__ import annotations
 
@@ -50,8 +50,8 @@ class Command(BaseCommand):
             host = addrport if ":" in addrport else f"127.0.0.1:{addrport}"
             self.stdout.write(
                 self.style.SUCCESS(
-                    f"\nDemo running. Open http://{host}/admin/user_tasks/usertaskstatus/ "
-                    f"and log in as {DEMO_USERNAME} / {DEMO_PASSWORD}.\n"
+                    f"\nDemo running. Open http://{host}/ and log in as {DEMO_USERNAME} / {DEMO_PASSWORD}.\n"
+                    f"Your tasks: http://{host}/tasks/  Admin: http://{host}/admin/\n"
                     f"REST API: http://{host}/api/tasks/ (Swagger UI: http://{host}/api/docs/).\n"
                     f"Worker log: {log_path}. Stop with Ctrl+C.\n"
                 )
@@ -73,7 +73,11 @@ class Command(BaseCommand):
             self.stdout.write(f"Superuser {DEMO_USERNAME} exists (password: {DEMO_PASSWORD}, unless you changed it).")
 
     def start_worker(self, log_path: Any) -> subprocess.Popen[bytes]:
-        command = [sys.executable, "-m", "celery", "-A", "example", "worker", "--pool=solo", "--loglevel=INFO"]
+        # Threads: a long task does not hold up the others, and it works wherever Python does.
+        command = [
+            *(sys.executable, "-m", "celery", "-A", "example", "worker"),
+            *("--pool=threads", "--concurrency=4", "--loglevel=INFO"),
+        ]
         self.stdout.write(f"Starting the Celery worker: {' '.join(command[1:])}")
         with open(log_path, "ab") as log:
             worker = subprocess.Popen(command, cwd=settings.BASE_DIR, stdout=log, stderr=subprocess.STDOUT)
@@ -104,7 +108,7 @@ class Command(BaseCommand):
         from example.tasks import export
 
         user = get_user_model().objects.get(username=DEMO_USERNAME)
-        result = export.delay(user_id=user.pk, what="orders", chunks=5)
+        result = export.delay(user_id=user.pk, what="orders")
         self.stdout.write(f"Sent the demo task 'Export orders' (task id {result.id}); the worker runs it now.")
 
 

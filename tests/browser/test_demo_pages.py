@@ -1,0 +1,178 @@
+"""The status pages as a user sees them: the demo served for real, a real worker, headless Chromium."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+
+from playwright.sync_api import expect
+
+from .conftest import ROOT, log_in, screenshot
+
+BAR = "[role=progressbar]"
+#: Collects every value the page's first progress bar shows, to prove it moved without a reload.
+RECORD_PROGRESS = """() => {
+    window.notReloaded = true;
+    window.progressSeen = [];
+    const bar = document.querySelector('[role=progressbar]');
+    const note = () => window.progressSeen.push(Number(bar.getAttribute('aria-valuenow')));
+    note();
+    new MutationObserver(note).observe(bar, {attributes: true, attributeFilter: ['aria-valuenow']});
+}"""
+
+
+def _export_csv(what: str, rows: int) -> bytes:
+    """The bytes the demo export writes, computed by its own module (loaded alone: no second Celery app)."""
+    spec = importlib.util.spec_from_file_location("demo_exports", ROOT / "example" / "exports.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.export_csv(what, rows)
+
+
+def start(page, demo: str) -> None:
+    """Press the demo's start button; the browser lands on the new task's page."""
+    page.goto("/")
+    page.locator(f"button[name=demo][value={demo}]").click()
+    page.wait_for_url(re.compile(r"/tasks/[0-9a-f-]{36}/$"))
+
+
+def state(page):
+    return page.locator("[data-ut=state]").first
+
+
+def accept_next_dialog(page) -> None:
+    page.once("dialog", lambda dialog: dialog.accept())
+
+
+def test_export_bar_moves_to_100_without_reload_and_the_file_downloads(page):
+    start(page, "export")
+    page.evaluate(RECORD_PROGRESS)
+    expect(state(page)).to_have_text("Succeeded", timeout=60_000)
+
+    seen = page.evaluate("window.progressSeen")
+    assert page.evaluate("window.notReloaded") is True
+    assert any(0 < value < 100 for value in seen), seen
+    assert seen[-1] == 100
+    bar = page.locator(BAR).first
+    expect(bar).to_have_attribute("aria-valuenow", "100")
+    expect(bar).to_have_attribute("aria-valuetext", "100 % (10 of 10 steps)")
+    expect(page.get_by_text("100 lines of orders exported.")).to_be_visible()
+    screenshot(page, "detail-export-succeeded")
+
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Download orders.csv").click()
+    download = download_info.value
+    assert download.suggested_filename == "orders.csv"
+    with open(download.path(), "rb") as downloaded:
+        assert downloaded.read() == _export_csv("orders", 100)
+
+
+def test_a_failed_task_shows_its_message(page):
+    start(page, "import")
+    expect(state(page)).to_have_text("Failed", timeout=60_000)
+    expect(page.locator(".ut-artifact__text")).to_have_text(
+        "Line 3 of contacts.csv has no e-mail address; nothing after it was imported."
+    )
+    expect(page.locator(BAR).first).to_have_attribute("aria-valuenow", "50")
+    expect(page.get_by_role("button", name="Cancel task")).to_have_count(0)
+    screenshot(page, "detail-import-failed")
+
+
+def test_a_chord_shows_the_combined_progress_of_its_tasks(page):
+    start(page, "report")
+    page.evaluate(RECORD_PROGRESS)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Yearly report")
+    expect(state(page)).to_have_text("Succeeded", timeout=60_000)
+
+    seen = page.evaluate("window.progressSeen")
+    assert any(0 < value < 100 for value in seen), seen
+    expect(page.locator(BAR).first).to_have_attribute("aria-valuetext", "100 % (21 of 21 steps)")
+    inside = page.locator(".ut-children li")
+    expect(inside).to_have_count(2)
+    expect(inside.nth(1)).to_contain_text("Combine the regions")
+    expect(page.get_by_text("90 items in 4 regions.")).to_be_visible()
+    screenshot(page, "detail-report-chord")
+
+
+def test_cancel_a_running_task_then_delete_it(page):
+    start(page, "newsletter")
+    expect(state(page)).to_have_text("Sending e-mails", timeout=30_000)
+    expect(page.locator(BAR).first).not_to_have_attribute("aria-valuenow", "0", timeout=30_000)
+    screenshot(page, "detail-newsletter-running")
+    task_url = page.url
+
+    accept_next_dialog(page)
+    page.get_by_role("button", name="Cancel task").click()
+    expect(state(page)).to_have_text("Canceled")
+    expect(page.get_by_text("The task was canceled.")).to_be_visible()
+    stopped_at = page.locator(BAR).first.get_attribute("aria-valuenow")
+    assert 0 < int(stopped_at) < 100
+    page.wait_for_timeout(1500)  # the worker would have sent a few more e-mails by now
+    page.reload()
+    expect(state(page)).to_have_text("Canceled")
+    expect(page.locator(BAR).first).to_have_attribute("aria-valuenow", stopped_at)
+
+    accept_next_dialog(page)
+    page.get_by_role("button", name="Delete task").click()
+    page.wait_for_url("**/tasks/")
+    expect(page.get_by_text("The task “Send the newsletter” was deleted.")).to_be_visible()
+    assert page.goto(task_url).status == 404
+
+
+def test_dismissing_the_confirmation_keeps_the_task(page):
+    start(page, "newsletter")
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    page.get_by_role("button", name="Cancel task").click()
+    page.wait_for_timeout(500)
+    expect(state(page)).not_to_have_text("Canceled")
+    accept_next_dialog(page)
+    page.get_by_role("button", name="Cancel task").click()
+    expect(state(page)).to_have_text("Canceled")
+
+
+def test_clear_finished_removes_finished_tasks_and_keeps_running_ones(page):
+    start(page, "newsletter")
+    running = page.locator("h1").inner_text()
+    start(page, "import")
+    expect(state(page)).to_have_text("Failed", timeout=60_000)
+
+    page.goto("/tasks/")
+    screenshot(page, "list-before-clear")
+    accept_next_dialog(page)
+    page.get_by_role("button", name="Clear finished").click()
+    expect(page.locator(".ut-message")).to_contain_text(re.compile(r"\d+ finished tasks? (was|were) deleted\."))
+    rows = page.locator("tbody tr")
+    expect(rows).not_to_have_count(0)
+    for state_text in rows.locator("[data-ut=state]").all_inner_texts():
+        assert state_text not in ("Succeeded", "Failed", "Canceled")
+    expect(rows.first).to_contain_text(running)
+    screenshot(page, "list-after-clear")
+
+    page.get_by_role("link", name="Finished").click()
+    expect(page.get_by_text("No tasks to show.")).to_be_visible()
+
+
+def completed_steps(page) -> int:
+    return int(re.match(r"(\d+) of", page.locator("[data-ut=steps]").first.inner_text()).group(1))
+
+
+def test_without_javascript_a_reload_shows_progress_and_cancel_asks_on_a_page(browser, demo_url):
+    context = browser.new_context(base_url=demo_url, java_script_enabled=False)
+    page = context.new_page()
+    try:
+        log_in(page)
+        start(page, "newsletter")
+        first = completed_steps(page)
+        page.wait_for_timeout(1500)
+        assert completed_steps(page) == first  # nothing moves by itself
+        page.reload()
+        assert completed_steps(page) > first
+
+        page.get_by_role("button", name="Cancel task").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Cancel task")
+        screenshot(page, "confirm-cancel-without-javascript")
+        page.get_by_role("button", name="Cancel task").click()
+        expect(state(page)).to_have_text("Canceled")
+    finally:
+        context.close()
