@@ -68,6 +68,19 @@ def test_export_bar_moves_to_100_without_reload_and_the_file_downloads(page):
         assert downloaded.read() == _export_csv("orders", 100)
 
 
+def test_the_list_shows_progress_live_too(page):
+    start(page, "export")
+    task_id = page.url.rstrip("/").rsplit("/", 1)[1]
+    page.goto("/tasks/")
+    row = page.locator(f"#ut-row-{task_id}")
+    expect(row.locator("[data-ut=state]")).not_to_have_text("Succeeded")
+    page.evaluate("window.notReloaded = true")
+    expect(row.locator("[data-ut=state]")).to_have_text("Succeeded", timeout=60_000)
+    expect(row.locator(BAR)).to_have_attribute("aria-valuenow", "100")
+    assert page.evaluate("window.notReloaded") is True
+    screenshot(page, "list-export-succeeded")
+
+
 def test_a_failed_task_shows_its_message(page):
     start(page, "import")
     expect(state(page)).to_have_text("Failed", timeout=60_000)
