@@ -7,6 +7,7 @@
  *    stopping once the task is finished;
  *  - when a task finishes or gains output, swaps in its freshly rendered HTML from the page
  *    itself, so the output, buttons and times read exactly as after a reload;
+ *  - shows times in the reader's time zone and locale;
  *  - asks before a form marked data-confirm is sent, and marks it confirmed so the server
  *    does not ask again on a page of its own.
  */
@@ -30,6 +31,14 @@
     });
   }
 
+  /* Times in the reader's own time zone and format, the same before and after live updates. */
+  function localizeTimes(scope) {
+    scope.querySelectorAll("time[datetime]").forEach(function (time) {
+      var moment = new Date(time.getAttribute("datetime"));
+      if (!isNaN(moment.getTime())) time.textContent = dateFormat.format(moment);
+    });
+  }
+
   function render(element, task) {
     var percent = Math.floor(task.progress);
     var values = { percent: percent, completed: task.completed_steps, total: task.total_steps };
@@ -41,6 +50,7 @@
     var bar = element.querySelector('[data-ut="bar"]');
     if (bar) {
       bar.setAttribute("aria-valuenow", String(percent));
+      bar.dataset.state = task.state;
       if (bar.dataset.valuetext) bar.setAttribute("aria-valuetext", fill(bar.dataset.valuetext, values));
       var barFill = bar.querySelector('[data-ut="fill"]');
       if (barFill) barFill.style.width = task.progress + "%";
@@ -68,6 +78,7 @@
         var fresh = new DOMParser().parseFromString(html, "text/html").getElementById(element.id);
         if (!fresh) return null;
         var adopted = document.importNode(fresh, true);
+        localizeTimes(adopted);
         element.replaceWith(adopted);
         return adopted;
       });
@@ -124,6 +135,7 @@
     later();
   }
 
+  if (root) localizeTimes(root);
   document.querySelectorAll("[data-user-task]").forEach(watch);
 
   document.addEventListener("submit", function (event) {
