@@ -72,6 +72,19 @@ class Settings:
         return getattr(django_settings, "USER_TASKS_PURGE_BATCH_SIZE", 1000)
 
     @property
+    def USER_TASKS_REPAIR_GRACE(self) -> timedelta:  # noqa: N802
+        """How long a started task may go without a change (a progress report) before the repair asks about it.
+
+        Longer than the longest silence of a healthy task. Default: 10 minutes.
+        """
+        return getattr(django_settings, "USER_TASKS_REPAIR_GRACE", timedelta(minutes=10))
+
+    @property
+    def USER_TASKS_REPAIR_TIMEOUT(self) -> float:  # noqa: N802
+        """How many seconds the repair waits for the workers to say which tasks they run. Default: 2.0."""
+        return getattr(django_settings, "USER_TASKS_REPAIR_TIMEOUT", 2.0)
+
+    @property
     def USER_TASKS_BASE_TEMPLATE(self) -> str:  # noqa: N802
         """The template the status pages extend; it must define the blocks ``title`` and ``content``.
 

@@ -18,7 +18,7 @@ from django.conf import settings as django_settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import connections, models, router, transaction
-from django.db.models import F, Q
+from django.db.models import Case, F, Q, When
 from django.db.models.constants import OnConflict
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
@@ -67,9 +67,18 @@ class UserTaskStatusQuerySet(models.QuerySet["UserTaskStatus"]):
         """Update the rows and their ``modified`` time in one statement."""
         return self.update(modified=timezone.now(), **values)
 
-    def mark_started(self) -> int:
-        """Tasks that have not finished become In Progress (a redelivered task starts again)."""
-        return self.unfinished().change(state=UserTaskStatus.IN_PROGRESS)
+    def mark_started(self, worker: str = "") -> int:
+        """Tasks that have not finished become In Progress on ``worker`` (a Celery worker's hostname).
+
+        A task found started already was redelivered after its worker was lost: that
+        counts as one more attempt (a retry counted its attempt when it was recorded).
+        """
+        waiting = (UserTaskStatus.PENDING, UserTaskStatus.RETRYING)
+        return self.unfinished().change(
+            state=UserTaskStatus.IN_PROGRESS,
+            worker=worker[:255],
+            attempts=Case(When(state__in=waiting, then=F("attempts")), default=F("attempts") + 1),
+        )
 
     def mark_succeeded(self) -> int:
         """Unfinished rows succeed, their progress complete."""
@@ -115,6 +124,10 @@ class UserTaskStatusQuerySet(models.QuerySet["UserTaskStatus"]):
                     self.using(alias).filter(task_id=task_id).change(total_steps=F("total_steps") + steps)
         return inserted
 
+    def in_canvas(self, root: UserTaskStatus) -> UserTaskStatusQuerySet:
+        """The statuses inside the container ``root``, however deep (canvases nest three deep at most)."""
+        return self.filter(Q(parent=root) | Q(parent__parent=root) | Q(parent__parent__parent=root))
+
     def purge(self, batch_size: int) -> int:
         """Delete these statuses with their artifacts and files, ``batch_size`` at a time.
 
@@ -142,6 +155,7 @@ def _insert_status(alias: str, row: Row) -> bool:
         "state": UserTaskStatus.PENDING,
         "completed_steps": 0,
         "attempts": 1,
+        "worker": "",
         "is_container": row.is_container,
         "task_id": row.task_id,
         "task_class": row.task_class[:128],
@@ -237,6 +251,10 @@ class UserTaskStatus(TimeStamped):
     completed_steps = models.PositiveBigIntegerField(default=0)
     total_steps = models.PositiveBigIntegerField()
     attempts = models.PositiveSmallIntegerField(default=1, help_text=_("How many times has execution been attempted?"))
+    # Which worker to ask whether the task still runs (see ``user_tasks.repair``).
+    worker = models.CharField(
+        max_length=255, blank=True, default="", help_text=_("Hostname of the Celery worker that last started the task")
+    )
 
     objects = UserTaskStatusQuerySet.as_manager()
 
@@ -283,15 +301,15 @@ class UserTaskStatus(TimeStamped):
 
     # -- state changes ---------------------------------------------------------------
 
-    def start(self) -> None:
-        """Mark the task running (a worker picked it up); its containers start with it.
+    def start(self, *, worker: str = "") -> None:
+        """Mark the task running (``worker`` picked it up); its containers start with it.
 
         Raises ``TaskCanceledException`` if the task was canceled before it started.
         """
         if self.is_container:
             applied = self._change(Q(state__in=(self.PENDING, self.RETRYING)), state=self.IN_PROGRESS)
         else:
-            applied = self._apply(self._row().mark_started(), state=self.IN_PROGRESS)
+            applied = self._apply(self._row().mark_started(worker), state=self.IN_PROGRESS, worker=worker[:255])
             if not applied:
                 self._raise_if_canceled()
         if applied and self.parent is not None:

@@ -1,4 +1,4 @@
-"""What a task author touches: ``UserTaskMixin`` / ``UserTask``, and the purge task."""
+"""What a task author touches: ``UserTaskMixin`` / ``UserTask``, and the purge and repair tasks."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from celery import Task, current_app, shared_task
-from celery.exceptions import Retry
+from celery.exceptions import Retry, SoftTimeLimitExceeded, TimeLimitExceeded, WorkerLostError
 from celery.utils import uuid as new_task_id
 from django.utils import timezone
 
@@ -18,6 +18,7 @@ from . import canvas, user_task_stopped
 from .conf import settings
 from .exceptions import TaskCanceledException
 from .models import UserTaskStatus, UserTaskStatusQuerySet
+from .repair import repair_lost_tasks
 
 logger = logging.getLogger(__name__)
 
@@ -168,13 +169,38 @@ class UserTaskMixin:
 
 
 def _send(task: UserTaskMixin, proceed: Any, args: Any = None, kwargs: Any = None, *more: Any, **options: Any) -> Any:
+    # Choose the id Celery would have chosen, so that a failed publish can find its status.
+    if not more:
+        options["task_id"] = options.get("task_id") or new_task_id()
     token = _veto_armed.set(True)
     try:
         return proceed(args, kwargs, *more, **options)
     except SendRefused as refusal:
         raise TypeError(str(refusal)) from None
+    except Exception as error:
+        if not getattr(task, "app", current_app).conf.task_always_eager:
+            _record_unsent(more[0] if more else options["task_id"], error)
+        raise
     finally:
         _veto_armed.reset(token)
+
+
+def _record_unsent(task_id: str, error: Exception) -> None:
+    """The broker refused the message (or was unreachable): its status must not stay Pending.
+
+    The task fails with the reason, and so do its containers; the members of its canvas
+    that wait unsent are canceled, since the caller, who got the exception, sends no more.
+    """
+    status = UserTaskStatus.objects.select_related("parent__parent").filter(task_id=task_id).first()
+    if status is None:
+        return
+    status.fail(f"The task could not be sent to Celery's broker: {error}")
+    root = status
+    while root.parent is not None:
+        root = root.parent
+    if root is not status:
+        for member in UserTaskStatus.objects.in_canvas(root).filter(state=UserTaskStatus.PENDING, is_container=False):
+            member.cancel(revoke=False)
 
 
 def _run_here(
@@ -203,19 +229,34 @@ def _record_failure(status: UserTaskStatus, exception: BaseException) -> None:
     if isinstance(exception, TaskCanceledException):
         status.cancel(revoke=False)
     else:
-        # The message only: users read it; the traceback is for the logs.
-        status.fail(str(exception) or type(exception).__name__)
+        status.fail(failure_message(exception))
+
+
+def failure_message(exception: BaseException) -> str:
+    """What the user reads about a failure: the message only (the traceback is for the logs).
+
+    Celery's own ways of stopping a task get a sentence instead of their bare class name.
+    """
+    if isinstance(exception, SoftTimeLimitExceeded):
+        return "The task ran longer than its soft time limit and was stopped."
+    if isinstance(exception, TimeLimitExceeded):
+        limit = f" ({exception.args[0]} s)" if exception.args else ""
+        return f"The task ran longer than its time limit{limit} and was killed."
+    if isinstance(exception, WorkerLostError):
+        return f"The worker process running the task stopped unexpectedly: {exception}"
+    return str(exception) or type(exception).__name__
 
 
 def _start(task: UserTaskMixin, proceed: Any, task_id: str, args: Any, kwargs: Any) -> None:
     if proceed is not None:
         proceed(task_id, args, kwargs)
+    worker = task.request.hostname or ""
     own_row = task._own_row()
-    if own_row is not None and own_row.mark_started():
+    if own_row is not None and own_row.mark_started(worker):
         return
     status = task._status_if_tracked()
     if status is not None:
-        status.start()
+        status.start(worker=worker)
 
 
 #: The ``Task`` methods the mixin hooks into, and the function doing its part.
@@ -282,3 +323,12 @@ def purge_old_user_tasks() -> int:
     """
     limit = timezone.now() - settings.USER_TASKS_MAX_AGE
     return UserTaskStatus.objects.filter(created__lt=limit).purge(settings.USER_TASKS_PURGE_BATCH_SIZE)
+
+
+@shared_task(name="user_tasks.tasks.repair_lost_user_tasks")
+def repair_lost_user_tasks() -> int:
+    """End the statuses of tasks whose worker died (see ``user_tasks.repair``); returns how many.
+
+    Meant to run on a schedule (Celery beat), more often than ``USER_TASKS_REPAIR_GRACE``.
+    """
+    return len(repair_lost_tasks())

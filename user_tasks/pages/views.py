@@ -203,8 +203,7 @@ def _output_of(status: UserTaskStatus) -> QuerySet[UserTaskArtifact]:
     """The artifacts of a status and, for a container, of the tasks inside it: a chord's result is its body's."""
     inside = Q(status=status)
     if status.is_container:
-        # Canvases nest three deep at most: a chain in a chord's header group.
-        inside |= Q(status__parent=status) | Q(status__parent__parent=status) | Q(status__parent__parent__parent=status)
+        inside |= Q(status__in=UserTaskStatus.objects.in_canvas(status).values("pk"))
     return UserTaskArtifact.objects.filter(inside).select_related("status").order_by("created", "id")
 
 

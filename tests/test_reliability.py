@@ -1,0 +1,290 @@
+"""Reliability without real servers: redelivery, readable failures, unsent messages, lost-task repair.
+
+The same behaviours against PostgreSQL, Redis and worker processes that really die are in
+``tests/integration/``.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from types import SimpleNamespace
+
+import pytest
+from celery import chain, group
+from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded, WorkerLostError
+from celery.signals import task_failure
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+from kombu.exceptions import OperationalError
+
+from tests import tasks
+from tests.factories import make_family, make_status
+from user_tasks.models import UserTaskStatus
+from user_tasks.repair import repair_lost_tasks
+from user_tasks.tasks import failure_message
+
+pytestmark = pytest.mark.django_db
+
+HOUR = timedelta(hours=1)
+
+
+def _age(status: UserTaskStatus, by: timedelta = HOUR) -> None:
+    UserTaskStatus.objects.filter(pk=status.pk).update(modified=timezone.now() - by)
+
+
+# -- starting: which worker, and redeliveries -------------------------------------------------
+
+
+@pytest.mark.parametrize(("state", "attempts"), [("Pending", 1), ("Retrying", 2), ("In Progress", 2), ("Busy", 2)])
+def test_a_start_records_the_worker_and_counts_a_redelivery_as_an_attempt(user, state, attempts):
+    status = make_status(user, state=state)
+    if state == "Retrying":
+        UserTaskStatus.objects.filter(pk=status.pk).update(attempts=2)  # retry() counted it already
+    assert UserTaskStatus.objects.filter(pk=status.pk).mark_started("celery@host-a") == 1
+    status.refresh_from_db()
+    assert (status.state, status.worker, status.attempts) == ("In Progress", "celery@host-a", attempts)
+
+
+def test_a_finished_status_does_not_start_again(user):
+    status = make_status(user, state="Succeeded")
+    assert UserTaskStatus.objects.filter(pk=status.pk).mark_started("celery@host-a") == 0
+    status.refresh_from_db()
+    assert (status.state, status.worker) == ("Succeeded", "")
+
+
+def test_status_start_records_the_worker_in_memory_too(user):
+    status = make_status(user)
+    status.start(worker="celery@host-b")
+    assert status.worker == "celery@host-b"
+    assert UserTaskStatus.objects.get(pk=status.pk).worker == "celery@host-b"
+
+
+# -- failures a user can read -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("exception", "message"),
+    [
+        (SoftTimeLimitExceeded(), "The task ran longer than its soft time limit and was stopped."),
+        (TimeLimitExceeded(30.0), "The task ran longer than its time limit (30.0 s) and was killed."),
+        (TimeLimitExceeded(), "The task ran longer than its time limit and was killed."),
+        (
+            WorkerLostError("Worker exited prematurely: signal 9 (SIGKILL)."),
+            "The worker process running the task stopped unexpectedly: Worker exited prematurely: signal 9 (SIGKILL).",
+        ),
+        (ValueError("Row 3 is invalid"), "Row 3 is invalid"),
+        (KeyError(), "KeyError"),
+    ],
+)
+def test_failure_messages_are_sentences(exception, message):
+    assert failure_message(exception) == message
+
+
+def test_a_hard_time_limit_fails_the_task_with_its_message_and_one_signal(user, stopped):
+    """As a prefork worker's main process reports it: ``task_failure`` with the request pushed."""
+    status = make_status(user, state="In Progress")
+    tasks.export.push_request(id=status.task_id)
+    try:
+        task_failure.send(sender=tasks.export, task_id=status.task_id, exception=TimeLimitExceeded(5))
+    finally:
+        tasks.export.pop_request()
+    status.refresh_from_db()
+    assert status.state == "Failed"
+    assert status.artifacts.get(name="Error").text == "The task ran longer than its time limit (5 s) and was killed."
+    assert stopped == [(status.task_id, "Failed")]
+
+
+# -- a broker that refuses the message ----------------------------------------------------------
+
+
+@pytest.fixture
+def broker_down(mocker):
+    """Every publish fails as it does when the broker cannot be reached (after the send receivers ran)."""
+    return mocker.patch("kombu.messaging.Producer.publish", side_effect=OperationalError("Connection refused"))
+
+
+def test_a_send_the_broker_refuses_raises_and_fails_the_status(user, broker_down, stopped):
+    with pytest.raises(OperationalError, match="Connection refused"):
+        tasks.export.delay(user.pk, label="orders")
+
+    status = UserTaskStatus.objects.get()
+    assert status.state == "Failed"
+    assert status.artifacts.get(name="Error").text == (
+        "The task could not be sent to Celery's broker: Connection refused"
+    )
+    assert stopped == [(status.task_id, "Failed")]
+
+
+def test_a_task_id_chosen_by_the_caller_is_kept_and_failed(user, broker_down):
+    with pytest.raises(OperationalError):
+        tasks.export.apply_async((user.pk,), task_id="chosen-id")
+    assert UserTaskStatus.objects.get(task_id="chosen-id").state == "Failed"
+
+
+def test_a_group_the_broker_refuses_leaves_nothing_pending(user, broker_down):
+    with pytest.raises(OperationalError):
+        group(tasks.export.s(user.pk, label=str(number)) for number in range(3)).apply_async()
+
+    # Only the first member was recorded (a group's size is never announced), with its container.
+    assert sorted(UserTaskStatus.objects.values_list("task_class", "state")) == [
+        ("celery.group", "Failed"),
+        ("tests.tasks.export", "Failed"),
+    ]
+
+
+def test_a_chain_the_broker_refuses_cancels_its_unsent_members(user, broker_down):
+    with pytest.raises(OperationalError):
+        chain(tasks.export.s(user.pk), tasks.add_step.s(user_id=user.pk), tasks.add_step.s(user_id=user.pk)).delay()
+
+    members = sorted(UserTaskStatus.objects.filter(is_container=False).values_list("state", flat=True))
+    assert members == ["Canceled", "Canceled", "Failed"]
+    assert UserTaskStatus.objects.get(is_container=True).state == "Failed"
+
+
+def test_a_refused_send_in_eager_mode_is_not_mistaken_for_a_broker_failure(user, celery_eager):
+    with pytest.raises(TypeError):
+        tasks.export.delay(user_id=None)
+    assert not UserTaskStatus.objects.exists()
+
+
+# -- repairing lost tasks ---------------------------------------------------------------------
+
+
+class Workers:
+    """Stands for Celery's workers answering ``inspect().active()``."""
+
+    def __init__(self, replies=None, acks_late=False):
+        self.replies = replies
+        self.timeouts = []
+        self.tasks = {"tests.tasks.export": SimpleNamespace(acks_late=acks_late)}
+        self.conf = SimpleNamespace(task_acks_late=False)
+        self.control = SimpleNamespace(inspect=self.inspect)
+
+    def inspect(self, timeout):
+        self.timeouts.append(timeout)
+        return SimpleNamespace(active=lambda: self.replies)
+
+
+def test_a_stale_task_no_live_worker_runs_fails_with_the_reason(user, stopped):
+    lost = make_status(user, state="In Progress", worker="celery@gone")
+    _age(lost)
+    workers = Workers({"celery@alive": [{"id": "another-task"}]})
+
+    repair = repair_lost_tasks(workers)
+
+    lost.refresh_from_db()
+    assert (repair.failed, repair.workers) == ([lost.task_id], ["celery@alive"])
+    assert lost.state == "Failed"
+    reason = lost.artifacts.get(name="Error").text
+    assert reason == "The task was lost: its worker (celery@gone) stopped while running it."
+    assert stopped == [(lost.task_id, "Failed")]
+
+
+def test_a_lost_task_of_a_live_worker_says_so(user):
+    lost = make_status(user, state="Sending e-mails", worker="celery@alive")
+    _age(lost)
+    repair_lost_tasks(Workers({"celery@alive": []}))
+    assert lost.artifacts.get(name="Error").text == (
+        "The task was lost: its worker celery@alive is running but no longer runs it."
+    )
+
+
+def test_a_lost_task_celery_will_deliver_again_is_retrying(user):
+    lost = make_status(user, state="In Progress", worker="celery@gone")
+    _age(lost)
+    repair = repair_lost_tasks(Workers(None, acks_late=True))
+    lost.refresh_from_db()
+    assert repair.retrying == [lost.task_id]
+    assert (lost.state, lost.attempts) == ("Retrying", 2)
+
+
+def test_tasks_the_workers_run_recent_ones_and_waiting_ones_are_left_alone(user):
+    running = make_status(user, state="In Progress", worker="celery@alive")
+    recent = make_status(user, state="In Progress", worker="celery@gone")
+    pending = make_status(user, state="Pending")
+    retrying = make_status(user, state="Retrying")
+    for status in (running, pending, retrying):
+        _age(status)
+
+    repair = repair_lost_tasks(Workers({"celery@alive": [{"id": running.task_id}]}))
+
+    assert len(repair) == 0
+    states = dict(UserTaskStatus.objects.values_list("task_id", "state"))
+    assert states == {
+        running.task_id: "In Progress",
+        recent.task_id: "In Progress",
+        pending.task_id: "Pending",
+        retrying.task_id: "Retrying",
+    }
+
+
+def test_with_nothing_stale_the_workers_are_not_asked(user, django_assert_num_queries):
+    make_status(user, state="In Progress")
+    workers = Workers({})
+    with django_assert_num_queries(1):
+        assert len(repair_lost_tasks(workers)) == 0
+    assert workers.timeouts == []
+
+
+def test_a_lost_member_fails_its_container(user):
+    container, (first, second) = make_family(user, task_class="celery.chain")
+    UserTaskStatus.objects.filter(pk__in=[container.pk, first.pk]).update(state="In Progress")
+    _age(first)
+    repair_lost_tasks(Workers({}))
+    states = dict(UserTaskStatus.objects.values_list("pk", "state"))
+    assert states == {container.pk: "Failed", first.pk: "Failed", second.pk: "Canceled"}
+
+
+def test_grace_and_timeout_come_from_the_settings(user, settings):
+    settings.USER_TASKS_REPAIR_GRACE = timedelta(minutes=30)
+    settings.USER_TASKS_REPAIR_TIMEOUT = 0.5
+    younger = make_status(user, state="In Progress")
+    older = make_status(user, state="In Progress")
+    _age(younger, timedelta(minutes=20))
+    _age(older, timedelta(minutes=40))
+    workers = Workers({})
+    repair = repair_lost_tasks(workers)
+    assert (repair.failed, workers.timeouts) == ([older.task_id], [0.5])
+
+
+def test_a_dry_run_changes_nothing(user):
+    lost = make_status(user, state="In Progress")
+    _age(lost)
+    repair = repair_lost_tasks(Workers({}), dry_run=True)
+    lost.refresh_from_db()
+    assert (repair.failed, lost.state) == ([lost.task_id], "In Progress")
+
+
+def test_a_negative_grace_is_refused(user):
+    with pytest.raises(ValueError, match="grace"):
+        repair_lost_tasks(Workers({}), grace=timedelta(seconds=-1))
+
+
+def test_the_command_reports_what_it_did(user, mocker, capsys):
+    lost = make_status(user, state="In Progress", worker="celery@gone")
+    _age(lost, timedelta(seconds=90))
+    mocker.patch("user_tasks.repair.running_tasks", return_value=(set(), ["celery@alive"]))
+
+    call_command("repair_user_tasks", "--grace=60", "--dry-run")
+    assert UserTaskStatus.objects.get(pk=lost.pk).state == "In Progress"
+    call_command("repair_user_tasks", "--grace=60")
+
+    output = capsys.readouterr().out
+    assert f"Lost, would be marked Failed: {lost.task_id}" in output
+    assert f"Lost, were marked Failed: {lost.task_id}" in output
+    assert "Workers that answered: celery@alive." in output
+    assert UserTaskStatus.objects.get(pk=lost.pk).state == "Failed"
+
+
+def test_the_command_refuses_a_negative_grace(user):
+    with pytest.raises(CommandError):
+        call_command("repair_user_tasks", "--grace=-5")
+
+
+def test_the_purge_command_deletes_old_statuses(user, capsys):
+    old = make_status(user, state="Succeeded")
+    UserTaskStatus.objects.filter(pk=old.pk).update(created=timezone.now() - timedelta(days=31))
+    young = make_status(user, state="Succeeded")
+    call_command("purge_user_tasks")
+    assert list(UserTaskStatus.objects.values_list("pk", flat=True)) == [young.pk]
+    assert "Deleted 1 status(es)." in capsys.readouterr().out
