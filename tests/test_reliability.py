@@ -66,7 +66,7 @@ def test_status_start_records_the_worker_in_memory_too(user):
     ("exception", "message"),
     [
         (SoftTimeLimitExceeded(), "The task ran longer than its soft time limit and was stopped."),
-        (TimeLimitExceeded(30.0), "The task ran longer than its time limit (30.0 s) and was killed."),
+        (TimeLimitExceeded(30.0), "The task ran longer than its time limit (30 s) and was killed."),
         (TimeLimitExceeded(), "The task ran longer than its time limit and was killed."),
         (
             WorkerLostError("Worker exited prematurely: signal 9 (SIGKILL)."),

@@ -240,7 +240,7 @@ def failure_message(exception: BaseException) -> str:
     if isinstance(exception, SoftTimeLimitExceeded):
         return "The task ran longer than its soft time limit and was stopped."
     if isinstance(exception, TimeLimitExceeded):
-        limit = f" ({exception.args[0]} s)" if exception.args else ""
+        limit = f" ({exception.args[0]:g} s)" if exception.args else ""
         return f"The task ran longer than its time limit{limit} and was killed."
     if isinstance(exception, WorkerLostError):
         return f"The worker process running the task stopped unexpectedly: {exception}"

@@ -1,0 +1,83 @@
+"""Tasks the integration tests send to worker processes, and a count of ``user_task_stopped`` per task.
+
+The signal fires in whichever process ends a task (a worker, or the test cancelling it),
+so the count lives in Redis, where every process can add to it and the test can read it.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import redis
+from celery import shared_task
+from django.conf import settings
+
+from user_tasks import user_task_stopped
+from user_tasks.models import UserTaskStatus
+from user_tasks.tasks import UserTask
+
+STOPPED_KEY = "user_tasks_integration:stopped:{task_id}"
+
+
+def redis_client() -> redis.Redis:
+    return redis.Redis.from_url(settings.CELERY_BROKER_URL)
+
+
+def count_stop(sender: Any, status: UserTaskStatus, **kwargs: Any) -> None:
+    redis_client().incr(STOPPED_KEY.format(task_id=status.task_id))
+
+
+user_task_stopped.connect(count_stop, dispatch_uid="tests.integration.count_stop", weak=False)
+
+
+class StepsTask(UserTask):
+    """Announces ``steps`` steps."""
+
+    abstract = True
+
+    @staticmethod
+    def calculate_total_steps(arguments_dict: dict[str, Any]) -> int:
+        return arguments_dict.get("steps", 1)
+
+
+@shared_task(base=StepsTask, bind=True)
+def slow_steps(self: StepsTask, user_id: int, steps: int = 10, seconds: float = 0.5) -> int:
+    """A task that reports a step every ``seconds``: long enough to be killed, revoked or canceled."""
+    for _ in range(steps):
+        time.sleep(seconds)
+        self.status.increment_completed_steps()
+    return steps
+
+
+@shared_task(base=StepsTask, bind=True, acks_late=True, reject_on_worker_lost=True)
+def redeliverable_steps(self: StepsTask, user_id: int, steps: int = 10, seconds: float = 0.5) -> int:
+    """The same, acknowledged only once it ran: the broker delivers it again if its worker dies."""
+    for _ in range(steps):
+        time.sleep(seconds)
+        self.status.increment_completed_steps()
+    return steps
+
+
+@shared_task(base=StepsTask, bind=True)
+def quick_steps(self: StepsTask, user_id: int, steps: int = 100, user_task_name: str = "") -> int:
+    """As many progress reports as fast as the database takes them: the chord members of the load test."""
+    for _ in range(steps):
+        self.status.increment_completed_steps()
+    return steps
+
+
+@shared_task(base=StepsTask, bind=True)
+def total(self: StepsTask, results: list[int], user_id: int, steps: int = 1, user_task_name: str = "") -> int:
+    self.status.increment_completed_steps()
+    return sum(results)
+
+
+@shared_task(base=UserTask, bind=True, soft_time_limit=1, time_limit=10)
+def overruns_soft_limit(self: UserTask, user_id: int) -> None:
+    time.sleep(5)
+
+
+@shared_task(base=UserTask, bind=True, time_limit=1)
+def overruns_hard_limit(self: UserTask, user_id: int) -> None:
+    time.sleep(5)

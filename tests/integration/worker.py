@@ -1,0 +1,19 @@
+"""The Celery app the integration tests' worker processes run: ``celery -A tests.integration.worker worker``.
+
+It is the suite's app (configured from ``tests.settings_integration``) with every test task
+registered, including those of ``tests.integration.tasks`` and their stop counter.
+"""
+
+import os
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings_integration")
+
+import django
+
+django.setup()
+
+from tests import tasks as _unit_test_tasks  # noqa: E402, F401
+from tests.celery_app import app  # noqa: E402
+from tests.integration import tasks as _integration_tasks  # noqa: E402, F401
+
+__all__ = ["app"]
