@@ -89,6 +89,7 @@ class UserTaskStatusAdmin(admin.ModelAdmin):
         "completed_steps",
         "total_steps",
         "attempts",
+        "worker",
         "uuid",
         "task_id",
         "task_class",
