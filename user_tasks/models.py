@@ -18,7 +18,7 @@ from django.conf import settings as django_settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import connections, models, router, transaction
-from django.db.models import Case, F, Q, When
+from django.db.models import Case, Count, F, Q, When
 from django.db.models.constants import OnConflict
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
@@ -312,14 +312,16 @@ class UserTaskStatus(TimeStamped):
             applied = self._apply(self._row().mark_started(worker), state=self.IN_PROGRESS, worker=worker[:255])
             if not applied:
                 self._raise_if_canceled()
-        if applied and self.parent is not None:
+        # A container already running (as loaded with this status) needs no UPDATE.
+        if applied and self.parent is not None and self.parent.state in (self.PENDING, self.RETRYING):
             self.parent.start()
 
     def increment_completed_steps(self, steps: int = 1) -> None:
         """Record progress here and in every container above; raise if the task was canceled.
 
         Call it often enough for a useful progress bar, not so often that it
-        burdens the database: each call is one ``UPDATE`` (plus one per container).
+        burdens the database: each call is one ``UPDATE``, plus one for all the
+        containers above the task, if it has any.
         """
         _check_steps(steps)
         condition = Q() if self.is_container else ~Q(state=self.CANCELED)
@@ -327,16 +329,14 @@ class UserTaskStatus(TimeStamped):
             self._raise_if_canceled()
             return
         self.completed_steps += steps
-        if self.parent is not None:
-            self.parent.increment_completed_steps(steps)
+        self._add_to_containers("completed_steps", steps)
 
     def increment_total_steps(self, steps: int) -> None:
         """Grow the amount of work announced, here and in every container above."""
         _check_steps(steps)
         self._change(Q(), total_steps=F("total_steps") + steps)
         self.total_steps += steps
-        if self.parent is not None:
-            self.parent.increment_total_steps(steps)
+        self._add_to_containers("total_steps", steps)
 
     def cancel(self, *, revoke: bool = True) -> None:
         """Cancel the task: revoke it if it has not started, stop it at its next progress call if it has.
@@ -398,10 +398,30 @@ class UserTaskStatus(TimeStamped):
         self.notify_stopped()
         if self.parent is not None:
             if remaining > 0:
-                self.parent.increment_completed_steps(remaining)
+                self._add_to_containers("completed_steps", remaining)
             self.parent._child_finished()
 
     # -- helpers -----------------------------------------------------------------------
+
+    def _containers(self) -> list[UserTaskStatus]:
+        """The containers above this status, innermost first."""
+        containers = []
+        container = self.parent
+        while container is not None:
+            containers.append(container)
+            container = container.parent
+        return containers
+
+    def _add_to_containers(self, field: str, steps: int) -> None:
+        """Add ``steps`` to ``field`` of every container above, in one ``UPDATE`` (and in memory)."""
+        containers = self._containers()
+        if not containers:
+            return
+        type(self).objects.filter(pk__in=[container.pk for container in containers]).change(
+            **{field: F(field) + steps}
+        )
+        for container in containers:
+            container._apply(1, **{field: getattr(container, field) + steps})
 
     def _child_finished(self) -> None:
         """A child reached a final state: end this container once the outcome is known.
@@ -412,12 +432,15 @@ class UserTaskStatus(TimeStamped):
         """
         if self.is_finished:
             return
-        children = self.children.all()
-        if not children.exclude(state=self.SUCCEEDED).exists():
+        # One query for the three questions.
+        counts = self.children.aggregate(
+            not_succeeded=Count("pk", filter=~Q(state=self.SUCCEEDED)),
+            canceled=Count("pk", filter=Q(state=self.CANCELED)),
+            unfinished=Count("pk", filter=~Q(state__in=FINAL_STATES)),
+        )
+        if not counts["not_succeeded"]:
             self.succeed()
-        elif children.filter(state=self.CANCELED).exists() and (
-            self.task_class != GROUP or not children.unfinished().exists()
-        ):
+        elif counts["canceled"] and (self.task_class != GROUP or not counts["unfinished"]):
             self.cancel(revoke=False)
 
     def _cancel_unstarted_children(self) -> None:

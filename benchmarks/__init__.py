@@ -1,0 +1,1 @@
+"""Benchmarks of the budgets in DESIGN §4, each printed beside its baseline: ``python -m benchmarks``."""
