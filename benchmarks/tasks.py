@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from celery import shared_task
@@ -37,3 +38,15 @@ def tracked_sum(results: list[int], user_id: int, user_task_name: str = "") -> i
 @shared_task(name="benchmarks.plain_sum")
 def plain_sum(results: list[int], user_id: int, user_task_name: str = "") -> int:
     return sum(results)
+
+
+@shared_task(base=UserTask, name="benchmarks.tracked_work")
+def tracked_work(user_id: int, seconds: float = 0.01) -> int:
+    time.sleep(seconds)
+    return 1
+
+
+@shared_task(name="benchmarks.plain_work")
+def plain_work(user_id: int, seconds: float = 0.01) -> int:
+    time.sleep(seconds)
+    return 1
