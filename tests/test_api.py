@@ -1,4 +1,5 @@
-"""What the REST API answers: the JSON of statuses and artifacts, pagination, filters, deletion, ETags, query counts."""
+"""What the REST API answers: the JSON of statuses and artifacts, pagination, filters (hostile values too),
+deletion, CSRF, ETags, query counts."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from django.core.files.base import ContentFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils.dateparse import parse_datetime
+from rest_framework.test import APIClient
 
 from tests.factories import make_artifact, make_container, make_status, reload
 from user_tasks.exceptions import TaskCanceledException
@@ -216,6 +218,25 @@ def test_a_malformed_uuid_is_not_found(alice, path):
     assert alice.get(path).status_code == 404
 
 
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", "/api/tasks/0.5/"),
+        ("delete", "/api/tasks/0.5/"),
+        ("post", "/api/tasks/0.5/cancel/"),
+        ("get", "/api/artifacts/0.5/"),
+        ("get", "/api/artifacts/report.csv/download/"),
+    ],
+)
+def test_a_uuid_with_a_dot_is_not_found_in_the_apis_json(alice, method, path):
+    """Not Django's HTML 404 page: the segment reaches the view, like any other malformed uuid."""
+    response = getattr(alice, method)(path)
+
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert list(response.json()) == ["detail"]
+
+
 # -- pagination ------------------------------------------------------------------------------
 
 
@@ -271,7 +292,7 @@ def test_page_size_is_capped_at_100(alice, user):
     assert len(body["results"]) == 100
 
 
-@pytest.mark.parametrize("page_size", ["abc", "0", "-5", "2.5"])
+@pytest.mark.parametrize("page_size", ["abc", "0", "000", "-5", "2.5", "", "%C2%B2", "%D9%A1%D9%A2", "1%00"])
 def test_an_unusable_page_size_is_refused_naming_it(alice, user, page_size):
     make_many(user, 25)
 
@@ -281,7 +302,21 @@ def test_an_unusable_page_size_is_refused_naming_it(alice, user, page_size):
     assert list(response.json()) == ["page_size"]
 
 
-@pytest.mark.parametrize("page", ["3", "abc", "0"])
+@pytest.mark.parametrize("page_size", ["101", "0100000", "99999999999999999999", "9" * 5000])
+def test_a_page_size_beyond_100_gets_100_however_many_digits_it_has(alice, user, page_size):
+    make_many(user, 120)
+
+    assert len(results(alice.get(f"/api/tasks/?page_size={page_size}"))) == 100
+
+
+def test_an_empty_page_is_the_first_page(alice, user):
+    """As in DRF, and as the schema says (``allowEmptyValue``)."""
+    make_many(user, 25)
+
+    assert results(alice.get("/api/tasks/?page=")) == results(alice.get("/api/tasks/"))
+
+
+@pytest.mark.parametrize("page", ["3", "abc", "0", "99999999999999999999", "9" * 5000])
 def test_a_page_that_does_not_exist_is_not_found(alice, user, page):
     make_many(user, 25)
 
@@ -452,8 +487,20 @@ def test_filters_combine(alice, user):
         ("ordering=bogus", "ordering"),
         ("ordering=task_id", "ordering"),
         ("ordering=name,bogus", "ordering"),
+        ("ordering=" + "x" * 10_000, "ordering"),
         ("name=" + "x" * 256, "name"),
+        ("name=" + "x" * 10_000, "name"),
         ("state=" + "x" * 256, "state"),
+        ("state=Failed&state=" + "x" * 10_000, "state"),
+        # PostgreSQL refuses NUL characters in text: a 400 on every database, not a 500 on that one.
+        ("name=Export%00", "name"),
+        ("state=Failed%00", "state"),
+        # Times that exist nowhere in UTC, which the database compares in.
+        ("created_after=0001-01-01T00:00:00%2B01:00", "created_after"),
+        ("created_before=9999-12-31T23:59:59-01:00", "created_before"),
+        ("created_after=2026-01-01T23:59:60Z", "created_after"),
+        ("active=2", "active"),
+        ("active=true%00", "active"),
     ],
 )
 def test_bad_filter_values_answer_400_naming_the_parameter(alice, user, query, parameter):
@@ -472,6 +519,22 @@ def test_a_name_of_255_characters_is_accepted(alice, user):
     make_status(user, name="x" * 255)
 
     assert listed_names(alice, "?name=" + "x" * 255) == ["x" * 255]
+
+
+def test_naive_times_at_the_edge_of_the_calendar_are_refused_when_utc_lacks_them(alice, user, settings):
+    settings.TIME_ZONE = "America/New_York"
+
+    response = alice.get("/api/tasks/?created_before=9999-12-31T23:00:00")
+
+    assert response.status_code == 400
+    assert list(response.json()) == ["created_before"]
+
+
+def test_a_long_ordering_repeating_known_fields_is_accepted(alice, user):
+    for name in ("B", "A"):
+        make_status(user, name=name)
+
+    assert listed_names(alice, "?ordering=" + ",".join(["name", "-created"] * 2_000)) == ["A", "B"]
 
 
 # -- deleting ----------------------------------------------------------------------------------
@@ -554,6 +617,52 @@ def test_clear_removes_artifacts_and_their_files(alice, user, media, django_capt
     assert not path.exists()
 
 
+@pytest.mark.parametrize("body", ["null", "[]", "0", "false", '""', "[{}]"])
+def test_clear_with_a_json_body_that_is_not_an_object_answers_400_and_deletes_nothing(alice, user, body):
+    """Only an absent or empty body means "no limit": ``null`` must not clear every finished task."""
+    make_status(user, state="Succeeded")
+
+    response = alice.post("/api/tasks/clear/", body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert UserTaskStatus.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "content_type"),
+    [
+        ("/api/tasks/clear/", "before=", "application/x-www-form-urlencoded"),
+        (
+            "/api/tasks/clear/",
+            '--B\r\nContent-Disposition: form-data; name="before"\r\n\r\n\r\n--B--\r\n',
+            "multipart/form-data; boundary=B",
+        ),
+        ("/api/tasks/clear/?before=", "", "application/json"),
+    ],
+    ids=["form", "multipart", "query"],
+)
+def test_clear_with_an_empty_before_answers_400_and_deletes_nothing(alice, user, path, body, content_type):
+    """As in JSON: DRF would read an empty form field as absent, and clear every finished task."""
+    make_status(user, state="Succeeded")
+
+    response = alice.post(path, body, content_type=content_type)
+
+    assert response.status_code == 400
+    assert list(response.json()) == ["before"]
+    assert UserTaskStatus.objects.count() == 1
+
+
+def test_clear_reads_before_from_the_query_string_when_the_body_is_empty(alice, user):
+    old = make_status(user, state="Succeeded")
+    make_status(user, state="Succeeded")
+    set_created(old, datetime(2026, 1, 1, tzinfo=dt_timezone.utc))
+
+    response = alice.post("/api/tasks/clear/?before=2026-02-01T00:00:00Z", "{}", content_type="application/json")
+
+    assert response.json() == {"deleted": 1}
+    assert not UserTaskStatus.objects.filter(pk=old.pk).exists()
+
+
 def test_cancel_of_a_finished_task_keeps_its_state(alice, user, revoke):
     status = make_status(user, state="Succeeded")
 
@@ -575,6 +684,62 @@ def test_cancel_of_a_running_task_stops_it_at_its_next_progress_report(alice, us
     revoke.assert_not_called()
     with pytest.raises(TaskCanceledException):
         running.increment_completed_steps()
+
+
+# -- CSRF on session-authenticated changes (refusals without a token: test_api_permissions.py) --
+
+
+@pytest.fixture
+def browser(user):
+    """alice logged in with her password, as through a login form, with CSRF checks on."""
+    client = APIClient(enforce_csrf_checks=True)
+    assert client.login(username="alice", password="pw")
+    return client
+
+
+def csrf_header(client, token="a1" * 16, cookie="a1" * 16):
+    """The header a page's script sends, after putting ``cookie`` in the CSRF cookie."""
+    client.cookies["csrftoken"] = cookie
+    return {"X-CSRFToken": token}
+
+
+def test_session_authenticated_delete_with_csrf_token_succeeds(browser, user, revoke):
+    status = make_status(user)
+
+    response = browser.delete(detail(status), headers=csrf_header(browser))
+
+    assert response.status_code == 204
+    assert not UserTaskStatus.objects.exists()
+
+
+def test_session_authenticated_clear_with_csrf_token_succeeds(browser, user):
+    make_status(user, state="Succeeded")
+
+    response = browser.post("/api/tasks/clear/", headers=csrf_header(browser))
+
+    assert response.json() == {"deleted": 1}
+    assert not UserTaskStatus.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("post", "{detail}cancel/"), ("delete", "{detail}"), ("post", "/api/tasks/clear/")],
+)
+def test_session_authenticated_change_with_a_token_not_matching_the_cookie_is_refused(
+    browser, user, revoke, method, path
+):
+    status = make_status(user)
+    finished = make_status(user, state="Succeeded")
+
+    response = getattr(browser, method)(
+        path.format(detail=detail(status)), headers=csrf_header(browser, token="b2" * 16)
+    )
+
+    assert response.status_code == 403
+    assert "CSRF" in response.json()["detail"]
+    assert UserTaskStatus.objects.get(pk=status.pk).state == UserTaskStatus.PENDING
+    assert UserTaskStatus.objects.filter(pk=finished.pk).exists()
+    revoke.assert_not_called()
 
 
 # -- conditional GET ---------------------------------------------------------------------------

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from datetime import timezone as dt_timezone
 from typing import Any
 
 from django.db.models import Q, QuerySet
@@ -13,6 +15,9 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.filters import BaseFilterBackend, OrderingFilter
 
 from .models import FINAL_STATES
+
+#: A JSON Schema pattern for text without NUL characters, which the filters refuse.
+NO_NUL = "^[^\\x00]*$"
 
 
 class StatusFilterBackend(BaseFilterBackend):
@@ -63,8 +68,11 @@ class StatusQueryFilter(BaseFilterBackend):
         return queryset
 
     def checked(self, name: str, value: str) -> str:
+        """``value`` if it is short enough and free of NUL characters, which PostgreSQL refuses in text."""
         if len(value) > self.max_length:
             raise ValidationError({name: [_("At most %(count)d characters.") % {"count": self.max_length}]})
+        if "\x00" in value:
+            raise ValidationError({name: [_("Null characters are not allowed.")]})
         return value
 
     def parse(self, name: str, value: str, parser: Callable[[str], Any]) -> Any:
@@ -85,16 +93,17 @@ class StatusQueryFilter(BaseFilterBackend):
             }
 
         moment = {"type": "string", "format": "date-time"}
+        text = {"type": "string", "maxLength": self.max_length, "pattern": NO_NUL}
         return [
             parameter(
                 "state",
                 "Only these states (repeat for several).",
-                {"type": "array", "items": {"type": "string"}},
+                {"type": "array", "items": text},
                 style="form",
                 explode=True,
             ),
             parameter("active", "true: only unfinished tasks; false: only finished ones.", {"type": "boolean"}),
-            parameter("name", "Only names containing this text (case-insensitive).", {"type": "string"}),
+            parameter("name", "Only names containing this text (case-insensitive).", text),
             parameter("created_after", "Only tasks created at or after this time (ISO 8601).", moment),
             parameter("created_before", "Only tasks created before this time (ISO 8601).", moment),
         ]
@@ -113,7 +122,12 @@ def _moment(value: str) -> Any:
     parsed = parse_datetime(value)
     if parsed is None:
         raise ValueError(_("Must be a date and time in ISO 8601 format, such as 2026-01-31T12:00:00Z."))
-    return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed)
+    try:
+        moment = parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed)
+        # The database compares in UTC: a time such as 0001-01-01T00:00+01:00 has no UTC value.
+        return moment.astimezone(dt_timezone.utc)
+    except OverflowError:
+        raise ValueError(_("Must be a date and time between the years 1 and 9999 in UTC.")) from None
 
 
 class StrictOrderingFilter(OrderingFilter):
@@ -135,3 +149,13 @@ class StrictOrderingFilter(OrderingFilter):
                 {self.ordering_param: [_("Order by one of: %(fields)s (prefix - to reverse).") % {"fields": allowed}]}
             )
         return valid
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        """DRF's parameter, with the fields the view allows spelled out as a pattern."""
+        parameters = super().get_schema_operation_parameters(view)
+        fields = getattr(view, "ordering_fields", None)
+        if isinstance(fields, (list, tuple)) and fields:
+            term = "-?(" + "|".join(re.escape(field) for field in fields) + ")"
+            parameters[0]["schema"]["pattern"] = f"^({term}(,{term})*)?$"
+            parameters[0]["description"] = f"Order by {', '.join(fields)} (prefix - to reverse; comma-separated)."
+        return parameters

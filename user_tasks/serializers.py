@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rest_framework import serializers
 from rest_framework.reverse import reverse
+from rest_framework.utils import html
 
 from .models import UserTaskArtifact, UserTaskStatus
 
@@ -55,10 +58,23 @@ class ArtifactSerializer(serializers.HyperlinkedModelSerializer):
         return reverse("usertaskartifact-download", kwargs={"uuid": artifact.uuid}, request=self.context.get("request"))
 
 
+class EmptyRefusingDateTimeField(serializers.DateTimeField):
+    """A date and time that, sent empty from a form or a query string, is refused as it is in JSON.
+
+    DRF reads an empty optional form field as absent: ``clear`` given ``before=`` would then
+    delete every finished status instead of answering 400.
+    """
+
+    def get_value(self, dictionary: Any) -> Any:
+        if html.is_html_input(dictionary) and dictionary.get(self.field_name) == "":
+            return ""
+        return super().get_value(dictionary)
+
+
 class ClearSerializer(serializers.Serializer):
     """What ``POST tasks/clear/`` accepts: optionally, only statuses created before a time."""
 
-    before = serializers.DateTimeField(required=False, help_text="Only clear tasks created before this time")
+    before = EmptyRefusingDateTimeField(required=False, help_text="Only clear tasks created before this time")
 
 
 class ClearedSerializer(serializers.Serializer):

@@ -6,6 +6,7 @@ Views only read and call model methods: every state change lives on the models.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from typing import Any
 
 from django.db.models import Count, Max, Prefetch, QuerySet
@@ -13,7 +14,7 @@ from django.http import FileResponse
 from django.utils.module_loading import import_string
 from django.utils.translation import get_language
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.negotiation import BaseContentNegotiation
@@ -30,6 +31,11 @@ from .serializers import ArtifactSerializer, ClearedSerializer, ClearSerializer,
 #: The error answers every endpoint may give.
 ERRORS = {403: ErrorSerializer, 404: ErrorSerializer}
 LIST_ERRORS = {400: OpenApiTypes.OBJECT, 403: ErrorSerializer, 404: ErrorSerializer}
+#: A download: the file, of the media type its name suggests (``application/octet-stream`` if none).
+FILE = OpenApiResponse(OpenApiTypes.BINARY, description="The file, of the media type its name suggests")
+#: What a record's URL takes where its uuid goes: any segment (DRF's default refuses dots), so a
+#: malformed uuid reaches the view and answers the API's JSON 404 rather than Django's HTML page.
+ANY_SEGMENT = "[^/]+"
 
 
 def _backends(paths: tuple[Any, ...]) -> list[Any]:
@@ -85,6 +91,7 @@ class StatusViewSet(
     serializer_class = StatusSerializer
     permission_classes = [StatusPermission]
     lookup_field = "uuid"
+    lookup_value_regex = ANY_SEGMENT
     ordering_fields = ["created", "modified", "name"]
     ordering = ["-created", "-id"]
 
@@ -128,11 +135,14 @@ class StatusViewSet(
         instance.cancel()
         return Response(self.get_serializer(instance).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=ClearSerializer, responses={200: ClearedSerializer, **ERRORS})
+    @extend_schema(request=ClearSerializer, responses={200: ClearedSerializer, **LIST_ERRORS})
     @action(detail=False, methods=["post"], serializer_class=ClearSerializer)
     def clear(self, request: Request) -> Response:
         """Delete the caller's own finished statuses (with ``before``: only those created earlier)."""
-        choice = ClearSerializer(data=request.data or request.query_params)
+        # The query string stands in for an absent (or empty) body only: a body of null, [] or 0 is
+        # refused by the serializer rather than read as "no limit", which would clear everything.
+        body = request.data
+        choice = ClearSerializer(data=request.query_params if isinstance(body, Mapping) and not body else body)
         choice.is_valid(raise_exception=True)
         finished = UserTaskStatus.objects.finished().filter(user=request.user, parent__isnull=True)
         if "before" in choice.validated_data:
@@ -152,7 +162,7 @@ class AnyAccepted(BaseContentNegotiation):
 
 
 @extend_schema_view(
-    list=extend_schema(responses={200: ArtifactSerializer(many=True), 403: ErrorSerializer}),
+    list=extend_schema(responses={200: ArtifactSerializer(many=True), **LIST_ERRORS}),
     retrieve=extend_schema(responses={200: ArtifactSerializer, **ERRORS}),
 )
 class ArtifactViewSet(UserTaskViewMixin, viewsets.ReadOnlyModelViewSet):
@@ -161,6 +171,7 @@ class ArtifactViewSet(UserTaskViewMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = ArtifactSerializer
     permission_classes = [ArtifactPermission]
     lookup_field = "uuid"
+    lookup_value_regex = ANY_SEGMENT
 
     @property
     def filter_backends(self) -> list[Any]:
@@ -169,7 +180,7 @@ class ArtifactViewSet(UserTaskViewMixin, viewsets.ReadOnlyModelViewSet):
     def get_queryset(self) -> QuerySet:
         return UserTaskArtifact.objects.select_related("status").order_by("-created", "-id")
 
-    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, **ERRORS})
+    @extend_schema(responses={(200, "*/*"): FILE, **ERRORS})
     @action(detail=True, methods=["get"], content_negotiation_class=AnyAccepted)
     def download(self, request: Request, uuid: str | None = None) -> FileResponse:
         """Stream the artifact's file, named after it; 404 when it has none."""
