@@ -435,9 +435,7 @@ class UserTaskStatus(TimeStamped):
         containers = self._containers()
         if not containers:
             return
-        type(self).objects.filter(pk__in=[container.pk for container in containers]).change(
-            **{field: F(field) + steps}
-        )
+        type(self).objects.filter(pk__in=[container.pk for container in containers]).change(**{field: F(field) + steps})
         for container in containers:
             container._apply(1, **{field: getattr(container, field) + steps})
 
