@@ -11,6 +11,9 @@ from tests import settings_integration
 # Workers keep their database connection between tasks, as a deployment should
 # (``CONN_MAX_AGE``): reconnecting for every task would cost more than tracking it.
 settings_integration.DATABASES["default"]["CONN_MAX_AGE"] = None
+if os.environ.get("BENCH_ASYNC_COMMIT") == "1":
+    # The tuning docs/performance.rst measures: status updates not waiting for the disk.
+    settings_integration.DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c synchronous_commit=off"
 django.setup()
 
 from benchmarks import tasks as _tasks  # noqa: E402, F401
