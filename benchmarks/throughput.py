@@ -79,7 +79,8 @@ def _worker_process() -> Iterator[None]:
         *("--hostname", "bench@%h", "--loglevel=WARNING", "--without-gossip", "--without-mingle"),
     ]
     app.control.purge()
-    process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
+    quiet = subprocess.DEVNULL  # the worker's banner and warnings are noise among the figures
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=quiet, stderr=quiet, start_new_session=True)
     try:
         harness.wait_until(lambda: bool(app.control.ping(timeout=1)), 60, "the worker starting")
         yield
