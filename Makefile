@@ -10,12 +10,13 @@ PACKAGING := setup.py pyproject.toml
 TEST_STAMP := $(VENV)/.installed-test
 DEMO_STAMP := $(VENV)/.installed-demo
 DOCS_STAMP := $(VENV)/.installed-docs
+INTEGRATION_STAMP := $(VENV)/.installed-integration
 
 .DEFAULT_GOAL := help
-.PHONY: help venv browser test demo quality docs clean
+.PHONY: help venv browser test test-integration bench bench-real demo quality docs clean
 
 help: ## List the targets
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
 
 venv: $(TEST_STAMP) ## Create .venv with the test and quality requirements and the package (editable)
 
@@ -36,6 +37,10 @@ $(DEMO_STAMP): requirements/demo.txt $(PACKAGING) | $(VENV_PYTHON)
 	$(PIP) -r requirements/demo.txt -e .
 	@touch $@
 
+$(INTEGRATION_STAMP): requirements/integration.txt | $(VENV_PYTHON)
+	$(PIP) -r requirements/integration.txt
+	@touch $@
+
 $(DOCS_STAMP): requirements/docs.txt | $(VENV_PYTHON)
 	$(PIP) -r requirements/docs.txt
 	@touch $@
@@ -50,9 +55,21 @@ browser: ## Install Chromium for the browser tests (Debian package), unless $(CH
 	fi
 
 test: venv browser ## Run the whole test suite (browser tests included) with a coverage report
-	$(VENV_PYTHON) -m pytest --cov --cov-report=term-missing $(PYTEST_ARGS)
+	$(VENV_PYTHON) -m pytest --cov --cov-report=term-missing --ignore=tests/integration $(PYTEST_ARGS)
+
+# The browser tests run the SQLite demo: `make test` covers them.
+test-integration: venv $(INTEGRATION_STAMP) ## Run the suite on PostgreSQL and Redis, which scripts/services.sh installs and starts
+	scripts/services.sh
+	$(VENV_PYTHON) -m pytest --ds=tests.settings_integration --ignore=tests/browser $(PYTEST_ARGS)
 
 DEMO_ADDRPORT ?= 127.0.0.1:8000
+bench: venv ## Run the benchmarks on SQLite with in-process workers (quick; prints figures)
+	$(VENV_PYTHON) -m benchmarks
+
+bench-real: venv $(INTEGRATION_STAMP) ## Run the benchmarks on PostgreSQL, Redis and worker processes, full sizes
+	scripts/services.sh
+	$(VENV_PYTHON) -m benchmarks --real
+
 demo: $(DEMO_STAMP) ## Run the demo (web server + Celery worker) at http://127.0.0.1:8000/, login demo/demo
 	$(VENV_PYTHON) manage.py demo $(DEMO_ADDRPORT)
 

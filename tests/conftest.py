@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from django.contrib.auth import get_user_model
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.backends.signals import connection_created
 from rest_framework.test import APIClient
 
 from tests.celery_app import app
@@ -47,6 +51,55 @@ def celery_config():
 @pytest.fixture(scope="session")
 def celery_worker_parameters():
     return {"perform_ping_check": False, "shutdown_timeout": 10}
+
+
+class ThreadConnections:
+    """The database connections that threads other than the main one opened (a worker's, say).
+
+    Django never closes them: a worker thread that ends leaves its connection open until the
+    garbage collector finds it (a ResourceWarning), and PostgreSQL refuses to drop the test
+    database while it is open. Held here, they are closed once their thread has ended.
+    """
+
+    def __init__(self) -> None:
+        self._opened: dict[int, tuple[threading.Thread, BaseDatabaseWrapper]] = {}
+        self._lock = threading.Lock()
+
+    def remember(self, sender, connection: BaseDatabaseWrapper, **kwargs) -> None:
+        thread = threading.current_thread()
+        if thread is not threading.main_thread():
+            with self._lock:
+                self._opened[id(connection)] = (thread, connection)
+
+    def close_finished(self) -> None:
+        """Close the connections of every thread that has ended."""
+        with self._lock:
+            finished = [key for key, (thread, _) in self._opened.items() if not thread.is_alive()]
+            connections = [self._opened.pop(key)[1] for key in finished]
+        for connection in connections:
+            # Django refuses to close another thread's connection unless told it is shared.
+            connection.inc_thread_sharing()
+            try:
+                connection.close()
+            finally:
+                connection.dec_thread_sharing()
+
+
+@pytest.fixture(scope="session")
+def thread_connections():
+    """The session's ``ThreadConnections``; worker fixtures close them when their worker stops."""
+    opened = ThreadConnections()
+    connection_created.connect(opened.remember, weak=False)
+    yield opened
+    connection_created.disconnect(opened.remember)
+    opened.close_finished()
+
+
+@pytest.fixture(autouse=True)
+def _close_connections_of_finished_threads(thread_connections):
+    """A worker a test started has stopped by the end of the test: close what its threads opened."""
+    yield
+    thread_connections.close_finished()
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture(scope="module", params=[2, 1], ids=["protocol2", "protocol1"])
-def worker_app(request, django_db_setup):
+def worker_app(request, django_db_setup, thread_connections):
     """One worker thread per protocol for the whole module: starting one per test is slow."""
     app = Celery("tests-worker", set_as_current=False)
     app.conf.update(
@@ -27,6 +27,7 @@ def worker_app(request, django_db_setup):
     )
     with setup_default_app(app), start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
         yield app
+    thread_connections.close_finished()
 
 
 @pytest.fixture

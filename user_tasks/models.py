@@ -338,8 +338,8 @@ class UserTaskStatus(TimeStamped):
         """Record progress here and in every container above; raise if the task was canceled.
 
         Call it often enough for a useful progress bar, not so often that it
-        burdens the database: each call is one ``UPDATE``, plus one for all the
-        containers above the task, if it has any.
+        burdens the database: each call is one ``UPDATE``, plus one per container
+        above the task.
         """
         _check_steps(steps)
         condition = Q() if self.is_container else ~Q(state=self.CANCELED)
@@ -431,13 +431,14 @@ class UserTaskStatus(TimeStamped):
         return containers
 
     def _add_to_containers(self, field: str, steps: int) -> None:
-        """Add ``steps`` to ``field`` of every container above, in one ``UPDATE`` (and in memory)."""
-        containers = self._containers()
-        if not containers:
-            return
-        type(self).objects.filter(pk__in=[container.pk for container in containers]).change(**{field: F(field) + steps})
-        for container in containers:
-            container._apply(1, **{field: getattr(container, field) + steps})
+        """Add ``steps`` to ``field`` of every container above, innermost first (and in memory).
+
+        One ``UPDATE`` per container: a single statement locking several rows would
+        deadlock against a sibling locking them in another order.
+        """
+        for container in self._containers():
+            container._change(Q(), **{field: F(field) + steps})
+            setattr(container, field, getattr(container, field) + steps)
 
     def _child_finished(self) -> None:
         """A child reached a final state: end this container once the outcome is known.
