@@ -124,3 +124,14 @@ def stops():
         return int(client.get(STOPPED_KEY.format(task_id=task_id)) or 0)
 
     return count
+
+
+@pytest.fixture(autouse=True)
+def _count_stops_here_too():
+    """Stops announced in the test's own process (a cancel, a repair) are counted like the workers'."""
+    from tests.integration.tasks import COUNT_STOP, count_stops
+    from user_tasks import user_task_stopped
+
+    count_stops()
+    yield
+    user_task_stopped.disconnect(dispatch_uid=COUNT_STOP)

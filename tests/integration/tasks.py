@@ -28,7 +28,16 @@ def count_stop(sender: Any, status: UserTaskStatus, **kwargs: Any) -> None:
     redis_client().incr(STOPPED_KEY.format(task_id=status.task_id))
 
 
-user_task_stopped.connect(count_stop, dispatch_uid="tests.integration.count_stop", weak=False)
+def count_stops() -> None:
+    """Count from now on, in this process: the workers do at start, the tests around each test.
+
+    Never at import: pytest imports this module while collecting, and a receiver left
+    connected would change what every other test measures.
+    """
+    user_task_stopped.connect(count_stop, dispatch_uid=COUNT_STOP, weak=False)
+
+
+COUNT_STOP = "tests.integration.count_stop"
 
 
 class StepsTask(UserTask):

@@ -14,6 +14,8 @@ django.setup()
 
 from tests import tasks as _unit_test_tasks  # noqa: E402, F401
 from tests.celery_app import app  # noqa: E402
-from tests.integration import tasks as _integration_tasks  # noqa: E402, F401
+from tests.integration import tasks as _integration_tasks  # noqa: E402
+
+_integration_tasks.count_stops()
 
 __all__ = ["app"]
