@@ -144,14 +144,8 @@ class UserTaskStatusAdmin(admin.ModelAdmin):
         if "name" in form.changed_data:
             obj.save(update_fields=["name"])
 
-    def delete_model(self, request: HttpRequest, obj: UserTaskStatus) -> None:
-        """Cancel an unfinished task first: a running one must stop, a queued one must not start."""
-        if not obj.is_finished:
-            obj.cancel()
-        super().delete_model(request, obj)
-
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[UserTaskStatus]) -> None:
-        """Cancel the unfinished tasks first, as ``delete_model`` does for one."""
+        """Cancel the unfinished tasks first, as ``UserTaskStatus.delete()`` does for one."""
         for status in cast(UserTaskStatusQuerySet, queryset).unfinished():
             status.cancel()
         super().delete_queryset(request, queryset)

@@ -317,6 +317,12 @@ class UserTaskStatus(TimeStamped):
         """The statuses directly inside this container (``usertaskstatus_set`` is kept for 4.0 code)."""
         return self.usertaskstatus_set.all()
 
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        """Delete the status; an unfinished task is canceled first, so it stops and nothing recreates it."""
+        if not self.is_finished:
+            self.cancel()
+        return super().delete(*args, **kwargs)
+
     # -- state changes ---------------------------------------------------------------
 
     def start(self, *, worker: str = "") -> None:
@@ -376,9 +382,11 @@ class UserTaskStatus(TimeStamped):
 
     def fail(self, message: str) -> None:
         """Mark the task Failed, keeping ``message`` as an artifact named 'Error'; its containers fail too."""
-        if not self._apply(self._row().mark_failed(), state=self.FAILED):
-            return
-        UserTaskArtifact.objects.create(status=self, name="Error", text=message)
+        # One transaction: no reader may see Failed without the message.
+        with transaction.atomic(using=self._state.db):
+            if not self._apply(self._row().mark_failed(), state=self.FAILED):
+                return
+            UserTaskArtifact.objects.create(status=self, name="Error", text=message)
         if self.is_container:
             self._cancel_unstarted_children()
         self.notify_stopped()

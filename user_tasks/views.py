@@ -121,12 +121,6 @@ class StatusViewSet(
         )
         return _not_modified(request, etag) or _with_etag(Response(self.get_serializer(instance).data), etag)
 
-    def perform_destroy(self, instance: UserTaskStatus) -> None:
-        """Cancel first: a task still running must stop, and its status must not come back."""
-        if not instance.is_finished:
-            instance.cancel()
-        instance.delete()
-
     @extend_schema(request=None, responses={201: StatusSerializer, **ERRORS})
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, uuid: str | None = None) -> Response:

@@ -162,8 +162,6 @@ class DeleteView(ConfirmedActionView):
     button = gettext_lazy("Delete task")
 
     def perform(self, request: HttpRequest, status: UserTaskStatus) -> HttpResponse:
-        if not status.is_finished:
-            status.cancel()
         status.delete()
         messages.success(request, _("The task “%(name)s” was deleted.") % {"name": status.name}, fail_silently=True)
         return redirect(_list_url())
