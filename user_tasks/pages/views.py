@@ -218,4 +218,13 @@ def _list_url() -> str:
 
 
 def _page_context() -> dict[str, Any]:
-    return {"user_tasks_base_template": settings.USER_TASKS_BASE_TEMPLATE, "final_states": "|".join(FINAL_STATES)}
+    # The buttons ask the same questions as the confirmation pages: one text for each.
+    actions = {
+        name: {"question": view.question, "button": view.button}
+        for name, view in (("cancel", CancelView), ("delete", DeleteView), ("clear", ClearView))
+    }
+    return {
+        "actions": actions,
+        "user_tasks_base_template": settings.USER_TASKS_BASE_TEMPLATE,
+        "final_states": "|".join(FINAL_STATES),
+    }
