@@ -11,9 +11,10 @@ TEST_STAMP := $(VENV)/.installed-test
 DEMO_STAMP := $(VENV)/.installed-demo
 DOCS_STAMP := $(VENV)/.installed-docs
 INTEGRATION_STAMP := $(VENV)/.installed-integration
+RELEASE_STAMP := $(VENV)/.installed-release
 
 .DEFAULT_GOAL := help
-.PHONY: help venv browser test test-integration bench bench-real demo quality docs clean
+.PHONY: help venv browser test test-integration bench bench-real demo quality docs dist check-install release-check tox clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -29,11 +30,12 @@ $(VENV_PYTHON):
 	fi
 	$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); exit 1; }
 
-$(TEST_STAMP): requirements/test.txt $(PACKAGING) | $(VENV_PYTHON)
+$(TEST_STAMP): requirements/test.txt requirements/base.txt requirements/test-tools.txt requirements/quality.txt \
+		$(PACKAGING) | $(VENV_PYTHON)
 	$(PIP) -r requirements/test.txt -e .
 	@touch $@
 
-$(DEMO_STAMP): requirements/demo.txt $(PACKAGING) | $(VENV_PYTHON)
+$(DEMO_STAMP): requirements/demo.txt requirements/base.txt $(PACKAGING) | $(VENV_PYTHON)
 	$(PIP) -r requirements/demo.txt -e .
 	@touch $@
 
@@ -41,8 +43,12 @@ $(INTEGRATION_STAMP): requirements/integration.txt | $(VENV_PYTHON)
 	$(PIP) -r requirements/integration.txt
 	@touch $@
 
-$(DOCS_STAMP): requirements/docs.txt | $(VENV_PYTHON)
-	$(PIP) -r requirements/docs.txt
+$(DOCS_STAMP): requirements/docs.txt requirements/base.txt $(PACKAGING) | $(VENV_PYTHON)
+	$(PIP) -r requirements/docs.txt -e .
+	@touch $@
+
+$(RELEASE_STAMP): requirements/release.txt | $(VENV_PYTHON)
+	$(PIP) -r requirements/release.txt
 	@touch $@
 
 # The browser tests drive Debian's Chromium (never a downloaded one); CHROMIUM points elsewhere.
@@ -79,7 +85,23 @@ quality: venv ## Lint, check formatting, type-check the package
 	$(VENV)/bin/mypy
 
 docs: $(DOCS_STAMP) ## Build the HTML documentation into docs/_build/html (warnings are errors)
-	$(VENV_PYTHON) -m sphinx -W -b html docs docs/_build/html
+	$(VENV_PYTHON) -m sphinx -W --keep-going -b html docs docs/_build/html
+
+dist: $(RELEASE_STAMP) ## Build the sdist and wheel into dist/, run twine check and check their contents
+	$(VENV_PYTHON) scripts/check_dist.py --outdir dist
+
+check-install: dist ## Install the wheel into a fresh virtualenv, add the app to a new Django project, run a task
+	$(VENV_PYTHON) scripts/check_install.py --wheel $$(ls dist/*.whl)
+
+# What CI runs besides the tests: tox's quality, docs and dist environments, each in its own
+# virtualenv built from the declared requirements only.
+release-check: $(RELEASE_STAMP) ## Run tox's quality, docs and dist (build, twine check, fresh install) environments
+	$(VENV)/bin/tox -e quality,docs,dist
+
+# tox finds python3.X on PATH: pyenv's versions are put first when pyenv is there.
+PYENV_PATH := $(shell command -v pyenv >/dev/null 2>&1 && for v in $$(pyenv versions --bare | grep -E '^3\.1[0-3]\.'); do printf '%s:' "$$(pyenv root)/versions/$$v/bin"; done)
+tox: $(RELEASE_STAMP) ## Run the whole tox matrix (Python 3.10–3.13 × Django 4.2–6.1, Celery, DRF), two at a time
+	PATH="$(PYENV_PATH)$$PATH" $(VENV)/bin/tox -p 2 $(TOX_ARGS)
 
 clean: ## Remove the virtualenv, demo data and build and test leftovers
 	rm -rf $(VENV) var build dist *.egg-info .tox docs/_build htmlcov .coverage coverage.xml \

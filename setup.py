@@ -3,7 +3,7 @@
 import re
 from pathlib import Path
 
-from setuptools import find_packages, setup
+from setuptools import find_namespace_packages, setup
 
 HERE = Path(__file__).resolve().parent
 
@@ -17,6 +17,15 @@ def read_version() -> str:
     return match.group(1)
 
 
+def read_requirements(name: str) -> list[str]:
+    """The requirement lines of ``requirements/<name>.txt``, its ``-r`` includes left out.
+
+    The extras are the same lists the Makefile and tox install, kept in one place.
+    """
+    lines = (HERE / "requirements" / f"{name}.txt").read_text(encoding="utf-8").splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.startswith(("#", "-"))]
+
+
 setup(
     name="user-tasks",
     version=read_version(),
@@ -28,7 +37,10 @@ setup(
     long_description_content_type="text/x-rst",
     license="Apache-2.0",
     keywords=["django", "celery", "tasks", "progress", "user tasks"],
-    packages=find_packages(include=["user_tasks", "user_tasks.*"]),
+    author="The user_tasks maintainers",
+    # Namespace discovery: the data directories (templates, static, locale) are part of the
+    # package, and setuptools wants them listed to ship their files without a warning.
+    packages=find_namespace_packages(include=["user_tasks", "user_tasks.*"], exclude=["*.__pycache__"]),
     include_package_data=True,
     package_data={
         "user_tasks": [
@@ -48,9 +60,9 @@ setup(
     ],
     extras_require={
         "rules": ["rules>=3.3"],
-        "test": ["pytest", "pytest-django", "pytest-cov", "pytest-mock", "rules"],
-        "docs": ["sphinx"],
-        "quality": ["ruff", "mypy", "django-stubs", "celery-types"],
+        "test": read_requirements("test-tools"),
+        "docs": read_requirements("docs"),
+        "quality": read_requirements("quality"),
     },
     classifiers=[
         "Development Status :: 4 - Beta",

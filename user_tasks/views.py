@@ -75,9 +75,25 @@ def _not_modified(request: Request, etag: str) -> Response | None:
 
 
 @extend_schema_view(
-    list=extend_schema(responses={200: StatusSerializer(many=True), 304: None, **LIST_ERRORS}),
-    retrieve=extend_schema(responses={200: StatusSerializer, 304: None, **ERRORS}),
-    destroy=extend_schema(responses={204: None, **ERRORS}),
+    list=extend_schema(
+        summary="List the tasks you may see",
+        description=(
+            "Newest first, paginated. Filter with ``state``, ``active``, ``name``, ``created_after`` and "
+            "``created_before``; sort with ``ordering``. "
+            "Send the last ``ETag`` in ``If-None-Match`` to poll: an unchanged list answers 304 with no body."
+        ),
+        responses={200: StatusSerializer(many=True), 304: None, **LIST_ERRORS},
+    ),
+    retrieve=extend_schema(
+        summary="Read one task",
+        description="Its state, progress and artifacts. Supports ``If-None-Match`` like the list.",
+        responses={200: StatusSerializer, 304: None, **ERRORS},
+    ),
+    destroy=extend_schema(
+        summary="Delete a task",
+        description="An unfinished task is canceled first; its artifacts and their files go with it.",
+        responses={204: None, **ERRORS},
+    ),
 )
 class StatusViewSet(
     UserTaskViewMixin,
@@ -121,7 +137,7 @@ class StatusViewSet(
         )
         return _not_modified(request, etag) or _with_etag(Response(self.get_serializer(instance).data), etag)
 
-    @extend_schema(request=None, responses={201: StatusSerializer, **ERRORS})
+    @extend_schema(summary="Cancel a task", request=None, responses={201: StatusSerializer, **ERRORS})
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, uuid: str | None = None) -> Response:
         """Revoke the task if it has not started, stop it at its next progress report if it has."""
@@ -129,7 +145,9 @@ class StatusViewSet(
         instance.cancel()
         return Response(self.get_serializer(instance).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=ClearSerializer, responses={200: ClearedSerializer, **LIST_ERRORS})
+    @extend_schema(
+        summary="Delete your finished tasks", request=ClearSerializer, responses={200: ClearedSerializer, **LIST_ERRORS}
+    )
     @action(detail=False, methods=["post"], serializer_class=ClearSerializer)
     def clear(self, request: Request) -> Response:
         """Delete the caller's own finished statuses (with ``before``: only those created earlier)."""
@@ -156,8 +174,16 @@ class AnyAccepted(BaseContentNegotiation):
 
 
 @extend_schema_view(
-    list=extend_schema(responses={200: ArtifactSerializer(many=True), **LIST_ERRORS}),
-    retrieve=extend_schema(responses={200: ArtifactSerializer, **ERRORS}),
+    list=extend_schema(
+        summary="List the artifacts you may see",
+        description="The output of your tasks, newest first, paginated.",
+        responses={200: ArtifactSerializer(many=True), **LIST_ERRORS},
+    ),
+    retrieve=extend_schema(
+        summary="Read one artifact",
+        description="Its text, URL or file link; a file downloads through the ``download`` route.",
+        responses={200: ArtifactSerializer, **ERRORS},
+    ),
 )
 class ArtifactViewSet(UserTaskViewMixin, viewsets.ReadOnlyModelViewSet):
     """The output of the tasks a user may see; files download through a permission check."""
@@ -174,7 +200,7 @@ class ArtifactViewSet(UserTaskViewMixin, viewsets.ReadOnlyModelViewSet):
     def get_queryset(self) -> QuerySet:
         return UserTaskArtifact.objects.select_related("status").order_by("-created", "-id")
 
-    @extend_schema(responses={(200, "*/*"): FILE, **ERRORS})
+    @extend_schema(summary="Download an artifact's file", responses={(200, "*/*"): FILE, **ERRORS})
     @action(detail=True, methods=["get"], content_negotiation_class=AnyAccepted)
     def download(self, request: Request, uuid: str | None = None) -> FileResponse:
         """Stream the artifact's file, named after it; 404 when it has none."""
