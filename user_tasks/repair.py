@@ -25,6 +25,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from .conf import settings
 from .models import FINAL_STATES, UserTaskStatus
@@ -106,7 +107,9 @@ def _will_be_redelivered(app: Any, status: UserTaskStatus) -> bool:
 
 
 def _reason(status: UserTaskStatus, answered: list[str]) -> str:
-    worker = status.worker or "unknown"
+    worker = status.worker or gettext("unknown")
     if status.worker and status.worker in answered:
-        return f"The task was lost: its worker {worker} is running but no longer runs it."
-    return f"The task was lost: its worker ({worker}) stopped while running it."
+        reason = gettext("The task was lost: its worker %(worker)s is running but no longer runs it.")
+    else:
+        reason = gettext("The task was lost: its worker (%(worker)s) stopped while running it.")
+    return reason % {"worker": worker}

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from celery.signals import before_task_publish, task_failure, task_retry, task_revoked, task_success
+from django.utils.translation import gettext
 
 from . import canvas
 from .models import UserTaskStatus
@@ -57,6 +58,6 @@ def task_was_revoked(sender: Any = None, request: Any = None, expired: bool = Fa
     if status is None:
         return
     if expired:
-        status.fail("The task expired before a worker could run it.")
+        status.fail(gettext("The task expired before a worker could run it."))
     else:
         status.cancel(revoke=False)

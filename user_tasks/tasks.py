@@ -13,6 +13,7 @@ from celery import Task, current_app, shared_task
 from celery.exceptions import Retry, SoftTimeLimitExceeded, TimeLimitExceeded, WorkerLostError
 from celery.utils import uuid as new_task_id
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from . import canvas, user_task_stopped
 from .conf import settings
@@ -194,7 +195,7 @@ def _record_unsent(task_id: str, error: Exception) -> None:
     status = UserTaskStatus.objects.select_related("parent__parent").filter(task_id=task_id).first()
     if status is None:
         return
-    status.fail(f"The task could not be sent to Celery's broker: {error}")
+    status.fail(gettext("The task could not be sent to Celery's broker: %(error)s") % {"error": error})
     root = status
     while root.parent is not None:
         root = root.parent
@@ -235,15 +236,18 @@ def _record_failure(status: UserTaskStatus, exception: BaseException) -> None:
 def failure_message(exception: BaseException) -> str:
     """What the user reads about a failure: the message only (the traceback is for the logs).
 
-    Celery's own ways of stopping a task get a sentence instead of their bare class name.
+    Celery's own ways of stopping a task get a sentence instead of their bare class name,
+    in the language active when it is written (in a worker: the project's ``LANGUAGE_CODE``).
     """
     if isinstance(exception, SoftTimeLimitExceeded):
-        return "The task ran longer than its soft time limit and was stopped."
+        return gettext("The task ran longer than its soft time limit and was stopped.")
     if isinstance(exception, TimeLimitExceeded):
-        limit = f" ({exception.args[0]:g} s)" if exception.args else ""
-        return f"The task ran longer than its time limit{limit} and was killed."
+        if exception.args:
+            limit = f"{exception.args[0]:g}"
+            return gettext("The task ran longer than its time limit (%(limit)s s) and was killed.") % {"limit": limit}
+        return gettext("The task ran longer than its time limit and was killed.")
     if isinstance(exception, WorkerLostError):
-        return f"The worker process running the task stopped unexpectedly: {exception}"
+        return gettext("The worker process running the task stopped unexpectedly: %(error)s") % {"error": exception}
     return str(exception) or type(exception).__name__
 
 

@@ -21,7 +21,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 from django.views import View
 from django.views.generic import DetailView, ListView
 
@@ -30,8 +30,13 @@ from ..downloads import artifact_file_response
 from ..models import FINAL_STATES, UserTaskArtifact, UserTaskStatus
 from ..permissions import may, may_view_artifact
 
-#: The list's filters: the ``show`` query parameter and its label.
-SHOW_CHOICES = {"all": gettext_lazy("All"), "active": gettext_lazy("Active"), "finished": gettext_lazy("Finished")}
+#: The list's filters: the ``show`` query parameter and its label (in a context of its own: the
+#: admin's catalog, which takes precedence when listed first in INSTALLED_APPS, has "All" too).
+SHOW_CHOICES = {
+    "all": pgettext_lazy("tasks to show", "All"),
+    "active": pgettext_lazy("tasks to show", "Active"),
+    "finished": pgettext_lazy("tasks to show", "Finished"),
+}
 
 
 class PageMixin:
@@ -120,6 +125,7 @@ class ConfirmedActionView(LoginRequiredMixin, View):
     def get_status(self, request: HttpRequest, uuid: UUID) -> UserTaskStatus:
         status = visible_status(request, uuid)
         if not may(request.user, self.action, status):
+            # Translators: %(action)s is the name of the right, as in the code: "cancel" or "delete".
             raise PermissionDenied(_("You may not %(action)s this task.") % {"action": self.action})
         return status
 
