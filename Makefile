@@ -14,7 +14,7 @@ INTEGRATION_STAMP := $(VENV)/.installed-integration
 RELEASE_STAMP := $(VENV)/.installed-release
 
 .DEFAULT_GOAL := help
-.PHONY: help venv browser test test-integration bench bench-real demo quality docs dist check-install release-check tox clean
+.PHONY: help venv browser test test-integration bench bench-real demo quality docs messages messages-check dist check-install release-check tox clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -86,6 +86,14 @@ quality: venv ## Lint, check formatting, type-check the package
 
 docs: $(DOCS_STAMP) ## Build the HTML documentation into docs/_build/html (warnings are errors)
 	$(VENV_PYTHON) -m sphinx -W --keep-going -b html docs docs/_build/html
+
+# Run from user_tasks/ so the catalogs are the app's own; file-only locations keep them stable.
+messages: venv ## Regenerate the translation catalogs from the code and compile them (needs GNU gettext)
+	cd user_tasks && ../$(VENV)/bin/django-admin makemessages -l en -l fr --no-obsolete --add-location=file
+	cd user_tasks && ../$(VENV)/bin/django-admin compilemessages
+
+messages-check: venv ## Check that the catalogs match the code and the .mo files their .po (installs gettext if missing)
+	scripts/check_messages.sh
 
 dist: $(RELEASE_STAMP) ## Build the sdist and wheel into dist/, run twine check and check their contents
 	$(VENV_PYTHON) scripts/check_dist.py --outdir dist
