@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.core.files.storage import FileSystemStorage, InMemoryStorage, default_storage
@@ -42,6 +44,14 @@ def test_setting_has_its_default_when_the_project_leaves_it_out(name):
 @pytest.mark.parametrize("name", SETTING_NAMES)
 def test_setting_documents_its_default(name):
     assert "Default:" in getattr(Settings, name).__doc__
+
+
+@pytest.mark.parametrize("name", SETTING_NAMES)
+def test_settings_reference_page_gives_each_setting_and_its_default(name):
+    page = (Path(__file__).resolve().parent.parent / "docs" / "settings.rst").read_text(encoding="utf-8")
+    entries = dict(re.findall(r"^``(USER_TASKS_\w+)``\n((?:    .*\n|\n)+)", page, re.MULTILINE))
+    assert name in entries, f"docs/settings.rst does not document {name}"
+    assert "Default:" in entries[name]
 
 
 @pytest.mark.parametrize(

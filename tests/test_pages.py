@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from django.core.files.base import ContentFile
 from django.db import connection
-from django.test import Client
+from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 
 from tests.factories import make_artifact, make_container, make_family, make_staff, make_status
@@ -266,6 +266,34 @@ def test_viewer_without_rights_sees_no_action_buttons(client, user):
     assert response.status_code == 200
     assert action_url(status, "cancel") not in text(response)
     assert action_url(status, "delete") not in text(response)
+
+
+def _non_staff_with_view_permission():
+    holder = make_staff("dave", "view")
+    holder.is_staff = False
+    holder.save(update_fields=["is_staff"])
+    return holder
+
+
+def test_pages_hide_what_the_api_hides_from_a_non_staff_permission_holder(client, user, media):
+    # The default filter backend asks only staff about permissions, so the API answers 404 here;
+    # the page must not show more than the API.
+    status = make_status(user, state="Succeeded")
+    artifact = make_artifact(status, file=ContentFile(b"secret", name="secret.txt"))
+    client.force_login(_non_staff_with_view_permission())
+    assert client.get(f"/api/tasks/{status.uuid}/").status_code == 404
+    assert client.get(detail_url(status)).status_code == 404
+    assert client.get(f"/tasks/artifacts/{artifact.uuid}/download/").status_code == 404
+
+
+@override_settings(USER_TASKS_STATUS_FILTERS=(), USER_TASKS_ARTIFACT_FILTERS=())
+def test_pages_follow_the_configured_filter_backends_like_the_api(client, user, media):
+    status = make_status(user, name="Shared export", state="Succeeded")
+    artifact = make_artifact(status, file=ContentFile(b"shared", name="shared.txt"))
+    client.force_login(_non_staff_with_view_permission())
+    assert client.get(f"/api/tasks/{status.uuid}/").status_code == 200
+    assert "Shared export" in text(client.get(detail_url(status)))
+    assert b"".join(client.get(f"/tasks/artifacts/{artifact.uuid}/download/").streaming_content) == b"shared"
 
 
 @pytest.mark.parametrize(

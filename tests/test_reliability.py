@@ -288,3 +288,18 @@ def test_the_purge_command_deletes_old_statuses(user, capsys):
     call_command("purge_user_tasks")
     assert list(UserTaskStatus.objects.values_list("pk", flat=True)) == [young.pk]
     assert "Deleted 1 status(es)." in capsys.readouterr().out
+
+
+def test_the_purge_command_dry_run_counts_old_statuses_and_their_members_and_deletes_nothing(user, capsys):
+    container, _members = make_family(user, task_class="celery.group", members=2)
+    old_single = make_status(user, state="Succeeded")
+    long_ago = timezone.now() - timedelta(days=31)
+    # Members created after their container are purged with it, so they count too.
+    UserTaskStatus.objects.filter(pk__in=[container.pk, old_single.pk]).update(created=long_ago)
+    make_status(user, state="Succeeded")
+    call_command("purge_user_tasks", "--dry-run")
+    assert "4 status(es) would be deleted." in capsys.readouterr().out
+    assert UserTaskStatus.objects.count() == 5
+    call_command("purge_user_tasks")
+    assert "Deleted 4 status(es)." in capsys.readouterr().out
+    assert UserTaskStatus.objects.count() == 1

@@ -10,14 +10,35 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 from rest_framework.exceptions import ValidationError
 from rest_framework.filters import BaseFilterBackend, OrderingFilter
+from rest_framework.request import Request
 
 from .models import FINAL_STATES
 
 #: A JSON Schema pattern for text without NUL characters, which the filters refuse.
 NO_NUL = "^[^\\x00]*$"
+
+
+def resolve_backends(backends: tuple[Any, ...]) -> list[Any]:
+    """Filter backend classes from a setting that names them by class or import path."""
+    return [import_string(backend) if isinstance(backend, str) else backend for backend in backends]
+
+
+def visible(request: Any, queryset: QuerySet, backends: tuple[Any, ...]) -> QuerySet:
+    """``queryset`` narrowed by ``backends`` as the REST API narrows it, for a Django or a DRF request.
+
+    The status pages call this so that a page shows exactly the records the API would.
+    """
+    if not isinstance(request, Request):
+        user = request.user
+        request = Request(request)
+        request.user = user  # the page's user, already authenticated by Django's middleware
+    for backend in resolve_backends(backends):
+        queryset = backend().filter_queryset(request, queryset, None)
+    return queryset
 
 
 class StatusFilterBackend(BaseFilterBackend):

@@ -128,6 +128,12 @@ class UserTaskStatusQuerySet(models.QuerySet["UserTaskStatus"]):
         """The statuses inside the container ``root``, however deep (canvases nest three deep at most)."""
         return self.filter(Q(parent=root) | Q(parent__parent=root) | Q(parent__parent__parent=root))
 
+    def with_contents(self) -> UserTaskStatusQuerySet:
+        """These statuses and every status inside them, however deep: the rows ``purge()`` deletes."""
+        ids = self.values("pk")
+        inside = Q(pk__in=ids) | Q(parent__in=ids) | Q(parent__parent__in=ids) | Q(parent__parent__parent__in=ids)
+        return self.model._default_manager.db_manager(self.db).filter(inside)
+
     def purge(self, batch_size: int) -> int:
         """Delete these statuses with the statuses inside them, their artifacts and files, ``batch_size`` at a time.
 

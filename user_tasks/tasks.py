@@ -325,8 +325,12 @@ def purge_old_user_tasks() -> int:
     Meant to run on a schedule (Celery beat); works in batches of
     ``USER_TASKS_PURGE_BATCH_SIZE``. Returns how many statuses it deleted.
     """
-    limit = timezone.now() - settings.USER_TASKS_MAX_AGE
-    return UserTaskStatus.objects.filter(created__lt=limit).purge(settings.USER_TASKS_PURGE_BATCH_SIZE)
+    return expired_statuses().purge(settings.USER_TASKS_PURGE_BATCH_SIZE)
+
+
+def expired_statuses() -> UserTaskStatusQuerySet:
+    """The statuses created more than ``USER_TASKS_MAX_AGE`` ago: those the purge deletes (with their contents)."""
+    return UserTaskStatus.objects.filter(created__lt=timezone.now() - settings.USER_TASKS_MAX_AGE)
 
 
 @shared_task(name="user_tasks.tasks.repair_lost_user_tasks")

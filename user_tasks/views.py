@@ -23,7 +23,7 @@ from rest_framework.response import Response
 
 from .conf import settings
 from .downloads import artifact_file_response
-from .filters import StatusQueryFilter, StrictOrderingFilter
+from .filters import StatusQueryFilter, StrictOrderingFilter, resolve_backends
 from .models import UserTaskArtifact, UserTaskStatus
 from .permissions import ArtifactPermission, StatusPermission
 from .serializers import ArtifactSerializer, ClearedSerializer, ClearSerializer, ErrorSerializer, StatusSerializer
@@ -36,10 +36,6 @@ FILE = OpenApiResponse(OpenApiTypes.BINARY, description="The file, of the media 
 #: What a record's URL takes where its uuid goes: any segment (DRF's default refuses dots), so a
 #: malformed uuid reaches the view and answers the API's JSON 404 rather than Django's HTML page.
 ANY_SEGMENT = "[^/]+"
-
-
-def _backends(paths: tuple[Any, ...]) -> list[Any]:
-    return [import_string(path) if isinstance(path, str) else path for path in paths]
 
 
 class UserTaskViewMixin:
@@ -113,7 +109,7 @@ class StatusViewSet(
 
     @property
     def filter_backends(self) -> list[Any]:
-        return [*_backends(settings.USER_TASKS_STATUS_FILTERS), StatusQueryFilter, StrictOrderingFilter]
+        return [*resolve_backends(settings.USER_TASKS_STATUS_FILTERS), StatusQueryFilter, StrictOrderingFilter]
 
     def get_queryset(self) -> QuerySet:
         if self.action == "retrieve":
@@ -195,7 +191,7 @@ class ArtifactViewSet(UserTaskViewMixin, viewsets.ReadOnlyModelViewSet):
 
     @property
     def filter_backends(self) -> list[Any]:
-        return _backends(settings.USER_TASKS_ARTIFACT_FILTERS)
+        return resolve_backends(settings.USER_TASKS_ARTIFACT_FILTERS)
 
     def get_queryset(self) -> QuerySet:
         return UserTaskArtifact.objects.select_related("status").order_by("-created", "-id")

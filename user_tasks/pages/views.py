@@ -27,6 +27,7 @@ from django.views.generic import DetailView, ListView
 
 from ..conf import settings
 from ..downloads import artifact_file_response
+from ..filters import visible
 from ..models import FINAL_STATES, UserTaskArtifact, UserTaskStatus
 from ..permissions import may, may_view_artifact
 
@@ -197,7 +198,9 @@ class ClearView(ConfirmedActionView):
 @login_required
 def download(request: HttpRequest, uuid: UUID) -> FileResponse:
     """An artifact's file, for whoever may see the artifact (a 404 for anyone else)."""
-    artifact = get_object_or_404(UserTaskArtifact.objects.select_related("status"), uuid=uuid)
+    artifacts = UserTaskArtifact.objects.select_related("status")
+    artifacts = visible(request, artifacts, settings.USER_TASKS_ARTIFACT_FILTERS)
+    artifact = get_object_or_404(artifacts, uuid=uuid)
     if not may_view_artifact(request.user, artifact):
         raise Http404(_("No such artifact."))
     return artifact_file_response(artifact)
@@ -212,8 +215,13 @@ def _output_of(status: UserTaskStatus) -> QuerySet[UserTaskArtifact]:
 
 
 def visible_status(request: HttpRequest, uuid: UUID) -> UserTaskStatus:
-    """The status with this uuid if the user may view it; a 404 otherwise, so others' tasks stay unknown."""
-    status = get_object_or_404(UserTaskStatus.objects.select_related("parent"), uuid=uuid)
+    """The status with this uuid if the REST API would show it to the user; a 404 otherwise.
+
+    Both the filter backends (``USER_TASKS_STATUS_FILTERS``) and the object permission must let the
+    user see it, as in the API, so that others' tasks stay unknown.
+    """
+    statuses = visible(request, UserTaskStatus.objects.select_related("parent"), settings.USER_TASKS_STATUS_FILTERS)
+    status = get_object_or_404(statuses, uuid=uuid)
     if not may(request.user, "view", status):
         raise Http404(_("No such task."))
     return status

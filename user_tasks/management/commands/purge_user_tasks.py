@@ -4,17 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 
-from ...tasks import purge_old_user_tasks
+from ...tasks import expired_statuses, purge_old_user_tasks
 
 
 class Command(BaseCommand):
     help = (
-        "Delete the statuses created more than USER_TASKS_MAX_AGE ago, with their artifacts and files, "
-        "in batches of USER_TASKS_PURGE_BATCH_SIZE."
+        "Delete the statuses created more than USER_TASKS_MAX_AGE ago, with the statuses inside them, "
+        "their artifacts and files, in batches of USER_TASKS_PURGE_BATCH_SIZE."
     )
 
-    def handle(self, *args: Any, **options: Any) -> None:
-        deleted = purge_old_user_tasks()
-        self.stdout.write(f"Deleted {deleted} status(es).")
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--dry-run", action="store_true", help="Count what would be deleted; delete nothing.")
+
+    def handle(self, *args: Any, dry_run: bool, **options: Any) -> None:
+        if dry_run:
+            self.stdout.write(f"{expired_statuses().with_contents().count()} status(es) would be deleted.")
+        else:
+            self.stdout.write(f"Deleted {purge_old_user_tasks()} status(es).")
