@@ -147,7 +147,10 @@ check(results[0]["state_text"] == french, f"state_text in French is {results[0][
 page = client.get("/tasks/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
 check(french in page and 'lang="fr"' in page, "the status list does not render in French")
 check(finders.find("user_tasks/pages.js") is not None, "the pages' script is not found by collectstatic")
+import celery, django, rest_framework
+
 print(f"check_install: {status.name!r} ran on the worker; API, pages, download and French catalog work")
+print(f"check_install: Django {django.__version__}, Celery {celery.__version__}, DRF {rest_framework.__version__}")
 """
 
 

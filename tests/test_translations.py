@@ -218,6 +218,14 @@ def test_admin_changelist_shows_french_states_and_actions(admin_client, user):
 
 
 @localized
+def test_admin_labels_the_status_fields_in_french(admin_client, user):
+    status = make_status(user)
+    page = admin_client.get(f"/admin/user_tasks/usertaskstatus/{status.pk}/change/", **FRENCH).content.decode()
+    for label in ("Utilisateur", "Identifiant de la tâche Celery", "Étapes terminées", "Nombre total d’étapes"):
+        assert label in page
+
+
+@localized
 def test_admin_cancel_action_reports_in_french(admin_client, user, revoke):
     pending = make_status(user)
     finished = make_status(user, state=UserTaskStatus.SUCCEEDED)

@@ -247,13 +247,26 @@ class UserTaskStatus(TimeStamped):
     #: Translated labels of the built-in states; custom states show as stored.
     STATE_TRANSLATIONS: ClassVar[dict[str, Any]] = dict(State.choices)
 
-    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False, help_text=_("Unique ID for use in APIs"))
+    uuid = models.UUIDField(
+        default=uuid.uuid4,
+        unique=True,
+        editable=False,
+        verbose_name=_("UUID"),
+        help_text=_("Unique ID for use in APIs"),
+    )
     user = models.ForeignKey(
-        django_settings.AUTH_USER_MODEL, on_delete=models.CASCADE, help_text=_("The user who triggered the task")
+        django_settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        verbose_name=_("user"),
+        help_text=_("The user who triggered the task"),
     )
     # Celery's own ids are 36 characters; callers may choose longer ones.
     task_id = models.CharField(
-        max_length=128, unique=True, db_index=True, help_text=_("UUID of the associated Celery task")
+        max_length=128,
+        unique=True,
+        db_index=True,
+        verbose_name=_("Celery task ID"),
+        help_text=_("UUID of the associated Celery task"),
     )
     parent = models.ForeignKey(
         "self",
@@ -261,23 +274,38 @@ class UserTaskStatus(TimeStamped):
         null=True,
         blank=True,
         default=None,
+        verbose_name=_("part of"),
         help_text=_("Status of the containing task grouping (if any)"),
     )
     is_container = models.BooleanField(
-        default=False, help_text=_("True if this status corresponds to a container of multiple tasks")
+        default=False,
+        verbose_name=_("is a container"),
+        help_text=_("True if this status corresponds to a container of multiple tasks"),
     )
-    task_class = models.CharField(max_length=128, help_text=_("Fully qualified class name of the task being performed"))
+    task_class = models.CharField(
+        max_length=128,
+        verbose_name=_("task class"),
+        help_text=_("Fully qualified class name of the task being performed"),
+    )
     name = models.CharField(
-        max_length=255, help_text=_("A name for this task which the triggering user will understand")
+        max_length=255,
+        verbose_name=_("name"),
+        help_text=_("A name for this task which the triggering user will understand"),
     )
     # No ``choices``: set_state() stores custom, task-defined states too.
-    state = models.CharField(max_length=128, default=PENDING)
-    completed_steps = models.PositiveBigIntegerField(default=0)
-    total_steps = models.PositiveBigIntegerField()
-    attempts = models.PositiveSmallIntegerField(default=1, help_text=_("How many times has execution been attempted?"))
+    state = models.CharField(max_length=128, default=PENDING, verbose_name=_("state"))
+    completed_steps = models.PositiveBigIntegerField(default=0, verbose_name=_("completed steps"))
+    total_steps = models.PositiveBigIntegerField(verbose_name=_("total steps"))
+    attempts = models.PositiveSmallIntegerField(
+        default=1, verbose_name=_("attempts"), help_text=_("How many times has execution been attempted?")
+    )
     # Which worker to ask whether the task still runs (see ``user_tasks.repair``).
     worker = models.CharField(
-        max_length=255, blank=True, default="", help_text=_("Hostname of the Celery worker that last started the task")
+        max_length=255,
+        blank=True,
+        default="",
+        verbose_name=_("worker"),
+        help_text=_("Hostname of the Celery worker that last started the task"),
     )
 
     objects = UserTaskStatusQuerySet.as_manager()
@@ -536,16 +564,27 @@ def _revoke(task_id: str) -> None:
 class UserTaskArtifact(TimeStamped):
     """Output of a task for its user: a file, a URL, or text (an error message is one too)."""
 
-    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False, help_text=_("Unique ID for use in APIs"))
-    status = models.ForeignKey(UserTaskStatus, on_delete=models.CASCADE, related_name="artifacts")
+    uuid = models.UUIDField(
+        default=uuid.uuid4,
+        unique=True,
+        editable=False,
+        verbose_name=_("UUID"),
+        help_text=_("Unique ID for use in APIs"),
+    )
+    status = models.ForeignKey(
+        UserTaskStatus, on_delete=models.CASCADE, related_name="artifacts", verbose_name=_("user task status")
+    )
     name = models.CharField(
         max_length=255,
         default="Output",
+        verbose_name=_("name"),
         help_text=_("Distinguishes between multiple artifact types for the same task"),
     )
-    file = models.FileField(null=True, blank=True, storage=artifact_storage, upload_to="user_tasks/%Y/%m/%d/")
-    url = models.TextField(blank=True, validators=[URLValidator()])
-    text = models.TextField(blank=True)
+    file = models.FileField(
+        null=True, blank=True, storage=artifact_storage, upload_to="user_tasks/%Y/%m/%d/", verbose_name=_("file")
+    )
+    url = models.TextField(blank=True, validators=[URLValidator()], verbose_name=_("URL"))
+    text = models.TextField(blank=True, verbose_name=_("text"))
 
     class Meta:
         verbose_name = _("user task artifact")
