@@ -336,15 +336,16 @@ class UserTaskStatus(TimeStamped):
     def progress(self) -> float:
         """Percent of the steps completed, 0 to 100, for a progress bar.
 
-        To a tenth, rounded down. A succeeded task shows 100 even if it announced more
-        steps than it reported.
+        To a tenth, rounded down. Only a succeeded task shows 100 (even if it announced more
+        steps than it reported); any other stops at 99.9, however many steps it reported.
         """
         if self.state == self.SUCCEEDED:
             return 100.0
         if not self.total_steps:
             return 0.0
-        # Rounded down, so that only a finished task ever shows 100.
-        return math.floor(min(self.completed_steps, self.total_steps) * 1000 / self.total_steps) / 10
+        # Rounded down and capped below 100: a task that reported all its steps may still be
+        # writing its output, and only success shows a full bar.
+        return min(math.floor(self.completed_steps * 1000 / self.total_steps) / 10, 99.9)
 
     @property
     def children(self) -> UserTaskStatusQuerySet:
