@@ -7,7 +7,7 @@ from typing import Any
 from celery import shared_task
 
 from user_tasks.exceptions import TaskCanceledException
-from user_tasks.models import UserTaskArtifact
+from user_tasks.models import UserTaskArtifact, UserTaskStatus
 from user_tasks.tasks import UserTask
 
 
@@ -86,6 +86,14 @@ def swallow_cancel(self, user_id, user_task_name=None):
         self.status.increment_completed_steps()
     except TaskCanceledException:
         return "cleaned up"
+    return "not reached"
+
+
+@shared_task(base=UserTask, bind=True)
+def deletes_itself(self, user_id, user_task_name=None):
+    """Its user deletes its status while it runs (as the REST API's DELETE does); it reports progress."""
+    UserTaskStatus.objects.get(pk=self.status.pk).delete()
+    self.status.increment_completed_steps()
     return "not reached"
 
 

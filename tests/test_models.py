@@ -165,6 +165,15 @@ def test_progress_of_a_canceled_task_raises_and_is_not_counted(user):
     assert reload(status).completed_steps == 0
 
 
+def test_cancel_of_a_status_deleted_meanwhile_does_nothing(user):
+    # The worker's failure handler cancels a task whose status its user deleted while it ran.
+    status = make_status(user, state="In Progress", total_steps=5)
+    UserTaskStatus.objects.filter(pk=status.pk).delete()
+    status.cancel(revoke=False)
+    assert status.state == "In Progress"
+    assert not UserTaskStatus.objects.exists()
+
+
 def test_progress_of_a_deleted_status_raises_canceled(user):
     status = make_status(user, total_steps=5)
     UserTaskStatus.objects.filter(pk=status.pk).delete()

@@ -10,6 +10,7 @@ from celery.result import AsyncResult
 
 from tests import tasks
 from tests.polling import wait_for
+from user_tasks.exceptions import TaskCanceledException
 from user_tasks.models import UserTaskStatus
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -213,6 +214,17 @@ def test_task_canceled_while_running_ends_canceled(celery_worker, user, stopped)
     status = UserTaskStatus.objects.get(task_id=result.id)
     assert status.state == "Canceled"
     assert stopped == [(result.id, "Canceled")]
+
+
+def test_task_whose_status_is_deleted_while_running_stops_as_canceled(celery_worker, user, stopped, caplog):
+    result = tasks.deletes_itself.delay(user_id=user.pk)
+
+    with pytest.raises(TaskCanceledException):
+        result.get(timeout=10)
+    assert not UserTaskStatus.objects.filter(task_id=result.id).exists()
+    assert stopped == [(result.id, "Canceled")]
+    # Recording the end of a task whose status is gone raises nothing in our signal receivers.
+    assert [record.getMessage() for record in caplog.records if record.name == "celery.utils.dispatch.signal"] == []
 
 
 def test_task_canceled_before_it_starts_never_runs(celery_worker, user, stopped):

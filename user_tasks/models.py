@@ -11,7 +11,7 @@ import math
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
-from contextlib import nullcontext
+from contextlib import nullcontext, suppress
 from typing import Any, ClassVar, cast
 
 from django.conf import settings as django_settings
@@ -406,7 +406,9 @@ class UserTaskStatus(TimeStamped):
         if revoke and not self.is_container and self.state in (self.PENDING, self.RETRYING):
             _revoke(self.task_id)
         if not self._apply(self._row().mark_canceled(), state=self.CANCELED):
-            self.refresh_from_db(fields=["state", "modified"])
+            # Finished already: show the state it keeps. Deleted meanwhile: nothing left to cancel.
+            with suppress(UserTaskStatus.DoesNotExist):
+                self.refresh_from_db(fields=["state", "modified"])
             return
         if self.is_container:
             for child in self.children.unfinished():
