@@ -17,6 +17,7 @@ import os
 import sqlite3
 import sys
 import tempfile
+from contextlib import closing
 from pathlib import Path
 
 OUTPUT = Path(__file__).resolve().parent.parent / "tests" / "data" / "django_user_tasks_4_0.sql"
@@ -81,7 +82,7 @@ def main() -> None:
     UserTaskStatus.objects.update(created=moment, modified=moment)
     UserTaskArtifact.objects.update(created=moment, modified=moment)
 
-    with sqlite3.connect(database) as connection:
+    with closing(sqlite3.connect(database)) as connection:
         OUTPUT.parent.mkdir(parents=True, exist_ok=True)
         OUTPUT.write_text("\n".join(connection.iterdump()) + "\n")
     os.remove(database)

@@ -7,6 +7,8 @@ import os
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import pytest
@@ -25,6 +27,13 @@ CONTRACT_MIGRATIONS = [
 TABLES = ("user_tasks_usertaskstatus", "user_tasks_usertaskartifact")
 
 
+@contextmanager
+def connected(database: Path) -> Iterator[sqlite3.Connection]:
+    """A connection to ``database`` whose work is committed, then closed (Python 3.13 warns otherwise)."""
+    with closing(sqlite3.connect(database)) as db, db:
+        yield db
+
+
 def django(database: Path, *arguments: str) -> str:
     """Run ``python -m django`` on the SQLite file ``database``; return its output."""
     environment = {**os.environ, "USER_TASKS_DB": str(database), "DJANGO_SETTINGS_MODULE": "tests.legacy_settings"}
@@ -40,21 +49,21 @@ def django(database: Path, *arguments: str) -> str:
 
 def legacy_database(tmp_path: Path) -> Path:
     database = tmp_path / "legacy.sqlite3"
-    with sqlite3.connect(database) as db:
+    with connected(database) as db:
         db.executescript(LEGACY_DUMP.read_text())
     return database
 
 
 def rows(database: Path, table: str) -> list[dict]:
     """Every row as a dict: a table rebuilt by a migration may order its columns differently."""
-    with sqlite3.connect(database) as db:
+    with connected(database) as db:
         db.row_factory = sqlite3.Row
         return [dict(row) for row in db.execute(f"SELECT * FROM {table} ORDER BY id")]
 
 
 def columns(database: Path, table: str) -> list[tuple]:
     """Name, type, nullability and key of each column, in name order (rebuilds may reorder them)."""
-    with sqlite3.connect(database) as db:
+    with connected(database) as db:
         info = db.execute(f"PRAGMA table_info({table})").fetchall()
     return sorted((name, kind, notnull, pk) for _, name, kind, notnull, _, pk in info)
 
@@ -65,7 +74,7 @@ def schema(database: Path, table: str) -> dict[str, list[tuple]]:
     SQLite numbers the indexes it makes for UNIQUE columns by column position,
     which a table rebuild may change: those are compared without their names.
     """
-    with sqlite3.connect(database) as db:
+    with connected(database) as db:
         index_rows = db.execute(f"PRAGMA index_list({table})").fetchall()
         indexes = sorted(
             (
