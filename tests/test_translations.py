@@ -15,6 +15,7 @@ from django.utils import translation
 
 from tests.factories import make_artifact, make_family, make_status
 from user_tasks.models import UserTaskArtifact, UserTaskStatus
+from user_tasks.pages.views import CancelView, DeleteView
 from user_tasks.tasks import failure_message
 
 pytestmark = pytest.mark.django_db
@@ -204,6 +205,13 @@ def test_deleted_task_is_announced_in_french(client, user):
     client.force_login(user)
     page = client.post(f"/tasks/{status.uuid}/delete/", {"confirmed": "1"}, follow=True, **FRENCH).content.decode()
     assert f"La tâche «{NBSP}Export{NBSP}» a été supprimée." in page
+
+
+def test_refused_actions_name_the_action_in_french():
+    # One sentence per action: no English verb slipped into the French text.
+    with translation.override("fr"):
+        assert str(CancelView.refusal) == "Vous n’avez pas le droit d’annuler cette tâche."
+        assert str(DeleteView.refusal) == "Vous n’avez pas le droit de supprimer cette tâche."
 
 
 # -- the admin ----------------------------------------------------------------------------

@@ -112,6 +112,8 @@ class ConfirmedActionView(LoginRequiredMixin, View):
     action = ""
     question: str | Promise = ""
     button: str | Promise = ""
+    #: The 403 message for a user who may see the task but not do this to it.
+    refusal: str | Promise = ""
     template_name = "user_tasks/pages/confirm.html"
 
     def get(self, request: HttpRequest, uuid: UUID) -> HttpResponse:
@@ -126,8 +128,7 @@ class ConfirmedActionView(LoginRequiredMixin, View):
     def get_status(self, request: HttpRequest, uuid: UUID) -> UserTaskStatus:
         status = visible_status(request, uuid)
         if not may(request.user, self.action, status):
-            # Translators: %(action)s is the name of the right, as in the code: "cancel" or "delete".
-            raise PermissionDenied(_("You may not %(action)s this task.") % {"action": self.action})
+            raise PermissionDenied(str(self.refusal))
         return status
 
     def ask(self, request: HttpRequest, status: UserTaskStatus | None) -> HttpResponse:
@@ -151,6 +152,7 @@ class CancelView(ConfirmedActionView):
     action = "cancel"
     question = gettext_lazy("Cancel this task? Work it has not done yet will not be done.")
     button = gettext_lazy("Cancel task")
+    refusal = gettext_lazy("You may not cancel this task.")
 
     def perform(self, request: HttpRequest, status: UserTaskStatus) -> HttpResponse:
         if status.is_finished:
@@ -167,6 +169,7 @@ class DeleteView(ConfirmedActionView):
     action = "delete"
     question = gettext_lazy("Delete this task and its output? This cannot be undone.")
     button = gettext_lazy("Delete task")
+    refusal = gettext_lazy("You may not delete this task.")
 
     def perform(self, request: HttpRequest, status: UserTaskStatus) -> HttpResponse:
         status.delete()
