@@ -276,6 +276,17 @@ def test_the_command_reports_what_it_did(user, mocker, capsys):
     assert UserTaskStatus.objects.get(pk=lost.pk).state == "Failed"
 
 
+def test_the_command_says_it_asked_no_worker_when_no_task_went_silent(user, mocker, capsys):
+    make_status(user, state="In Progress", worker="celery@busy")
+    asked = mocker.patch("user_tasks.repair.running_tasks", return_value=(set(), []))
+    call_command("repair_user_tasks", "--grace=60")
+    output = capsys.readouterr().out
+    assert "no worker was asked" in output
+    assert "Workers that answered" not in output
+    assert "0 lost task(s)." in output
+    asked.assert_not_called()
+
+
 def test_the_command_refuses_a_negative_grace(user):
     with pytest.raises(CommandError):
         call_command("repair_user_tasks", "--grace=-5")

@@ -41,6 +41,8 @@ class Repair:
     failed: list[str] = field(default_factory=list)
     retrying: list[str] = field(default_factory=list)
     workers: list[str] = field(default_factory=list)
+    #: Whether the workers were asked at all: only when some started task had gone silent.
+    asked: bool = False
 
     def __len__(self) -> int:
         return len(self.failed) + len(self.retrying)
@@ -71,6 +73,7 @@ def repair_lost_tasks(
     if app is None:
         from celery import current_app as app
     held, repair.workers = running_tasks(app, timeout)
+    repair.asked = True
     # A task may have reported progress while the workers were asked: check again after.
     recent = set(
         UserTaskStatus.objects.filter(pk__in=[status.pk for status in candidates])

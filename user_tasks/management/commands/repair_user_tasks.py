@@ -40,8 +40,10 @@ class Command(BaseCommand):
         except ValueError as error:
             raise CommandError(str(error)) from None
         verb = "would be" if dry_run else "were"
-        answered = ", ".join(repair.workers) or "none"
-        self.stdout.write(f"Workers that answered: {answered}.")
+        if not repair.asked:
+            self.stdout.write("No started task has been silent for the grace period: no worker was asked.")
+        else:
+            self.stdout.write(f"Workers that answered: {', '.join(repair.workers) or 'none'}.")
         for task_id in repair.failed:
             self.stdout.write(f"Lost, {verb} marked Failed: {task_id}")
         for task_id in repair.retrying:
