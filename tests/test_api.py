@@ -100,6 +100,21 @@ def test_status_list_rows_have_the_same_fields_as_the_detail(alice, user):
     assert results(alice.get("/api/tasks/")) == [alice.get(detail(status)).json()]
 
 
+def test_members_of_a_canvas_link_their_container(alice, user):
+    chain = make_container(user, task_class="celery.chain", name="Report")
+    member = make_status(user, parent=chain, name="Report: collect")
+    alone = make_status(user, name="Export")
+
+    rows = {row["name"]: row for row in results(alice.get("/api/tasks/"))}
+    assert rows["Report"]["is_container"] is True
+    assert rows["Report"]["parent"] is None
+    assert rows["Report: collect"]["is_container"] is False
+    assert rows["Report: collect"]["parent"] == rows["Report"]["url"]
+    assert rows["Export"]["parent"] is None
+    assert alice.get(detail(member)).json()["parent"] == rows["Report"]["url"]
+    assert alice.get(detail(alone)).json()["parent"] is None
+
+
 @pytest.mark.parametrize(
     ("state", "completed", "total", "progress"),
     [

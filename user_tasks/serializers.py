@@ -20,6 +20,13 @@ class StatusSerializer(serializers.HyperlinkedModelSerializer):
     artifacts = serializers.HyperlinkedRelatedField(
         many=True, read_only=True, view_name="usertaskartifact-detail", lookup_field="uuid"
     )
+    parent = serializers.HyperlinkedRelatedField(
+        read_only=True,
+        allow_null=True,
+        view_name="usertaskstatus-detail",
+        lookup_field="uuid",
+        help_text="The container (group, chain or chord) this task is part of; null for a task started alone",
+    )
 
     class Meta:
         model = UserTaskStatus
@@ -36,6 +43,8 @@ class StatusSerializer(serializers.HyperlinkedModelSerializer):
             "created",
             "modified",
             "artifacts",
+            "parent",
+            "is_container",
         )
         read_only_fields = fields
 

@@ -114,11 +114,12 @@ class StatusViewSet(
     def get_queryset(self) -> QuerySet:
         if self.action == "retrieve":
             # The ETag's figures come with the row, so a 304 costs this one query.
-            return UserTaskStatus.objects.annotate(
+            return UserTaskStatus.objects.select_related("parent").annotate(
                 artifact_count=SUMMARY["artifact_count"], newest_artifact=SUMMARY["newest_artifact"]
             )
         artifacts = Prefetch("artifacts", queryset=UserTaskArtifact.objects.only("uuid", "status_id"))
-        return UserTaskStatus.objects.prefetch_related(artifacts)
+        # The parent's uuid makes its link: joined, so a page of statuses stays one query.
+        return UserTaskStatus.objects.select_related("parent").prefetch_related(artifacts)
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Polling is cheap: one aggregate query decides a 304, before any row is read."""
