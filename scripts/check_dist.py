@@ -21,8 +21,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = "user_tasks"
 #: Files the sdist needs besides the package: to rebuild, to test, to read.
-SDIST_EXTRAS = ("setup.py", "pyproject.toml", "MANIFEST.in", "LICENSE", "README.rst", "CHANGELOG.rst")
-SDIST_EXTRA_DIRS = ("tests", "docs", "requirements")
+SDIST_EXTRAS = ("setup.py", "pyproject.toml", "MANIFEST.in", "LICENSE", "README.rst", "CHANGELOG.rst", "manage.py")
+SDIST_EXTRA_DIRS = ("tests", "example", "docs", "requirements")
 #: Present in every release: the pages, their assets, the catalogs and the schema history.
 MUST_SHIP = (
     "user_tasks/py.typed",
