@@ -39,6 +39,12 @@ class UserTaskPagination(PageNumberPagination):
             raise ValidationError({self.page_size_query_param: [_("Must be a whole number from 1 upwards.")]})
         return min(size, cap) if cap else size
 
+    def get_page_number(self, request: Any, paginator: Any) -> Any:
+        """An empty ``page`` is the first page, as the schema says, whatever DRF's version (3.14 answered 404)."""
+        if not request.query_params.get(self.page_query_param):
+            return 1
+        return super().get_page_number(request, paginator)
+
     def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
         """DRF's parameters, with their limits: from 1 up; an empty ``page`` is the first page."""
         parameters = super().get_schema_operation_parameters(view)
