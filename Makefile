@@ -14,7 +14,7 @@ INTEGRATION_STAMP := $(VENV)/.installed-integration
 RELEASE_STAMP := $(VENV)/.installed-release
 
 .DEFAULT_GOAL := help
-.PHONY: help venv browser test test-integration bench bench-real demo quality docs messages messages-check dist check-install release-check tox clean
+.PHONY: help venv browser test test-integration bench bench-real demo quality docs messages messages-check dist check-install release-check tox tox-ends clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -110,6 +110,11 @@ release-check: $(RELEASE_STAMP) ## Run tox's quality, docs and dist (build, twin
 PYENV_PATH := $(shell command -v pyenv >/dev/null 2>&1 && for v in $$(pyenv versions --bare | grep -E '^3\.1[0-3]\.'); do printf '%s:' "$$(pyenv root)/versions/$$v/bin"; done)
 tox: $(RELEASE_STAMP) ## Run the whole tox matrix (Python 3.10–3.13 × Django 4.2–6.1, Celery, DRF), two at a time
 	PATH="$(PYENV_PATH)$$PATH" $(VENV)/bin/tox -p 2 $(TOX_ARGS)
+
+# The two ends of the matrix, which CI runs: the oldest releases setup.py admits, on the oldest
+# Python, and the newest Django on the newest Python. A missing interpreter fails here.
+tox-ends: $(RELEASE_STAMP) ## Run tox's py310-oldest and py313-django61 environments (the ends of the matrix)
+	PATH="$(PYENV_PATH)$$PATH" $(VENV)/bin/tox -p 2 --skip-missing-interpreters false -e py310-oldest,py313-django61
 
 clean: ## Remove the virtualenv, demo data and build and test leftovers
 	rm -rf $(VENV) var build dist *.egg-info .tox docs/_build htmlcov .coverage coverage.xml \
