@@ -177,7 +177,8 @@ def test_cancel_racing_completion_ends_in_one_final_state(workers, user, stops):
             assert status.completed_steps == 40
         else:
             assert status.state == "Canceled"
-            assert status.completed_steps < 40
+            # A cancel may land after the last step and before the success is recorded.
+            assert status.completed_steps <= 40
     assert "Canceled" in outcomes  # the race was run, not just lost by every cancel
 
 
