@@ -6,6 +6,7 @@ import logging
 from types import SimpleNamespace
 
 import pytest
+from django.db import connection
 
 from tests import tasks
 from user_tasks import canvas, signals
@@ -88,6 +89,19 @@ def test_revoked_task_ends_canceled_without_revoking_again(user, mocker):
 
     assert UserTaskStatus.objects.get().state == "Canceled"
     revoke.assert_not_called()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_revocation_survives_a_database_connection_that_died_meanwhile(user, mocker):
+    # A worker's main process receives revocations for weeks; its connection may die (a database
+    # restart) with no request or task around it to have Django replace it.
+    mocker.patch("user_tasks.models._revoke")
+    revoked_status(user)
+    connection.connection.close()  # the server side went away behind Django's back
+
+    signals.task_was_revoked(sender=tasks.export, request=SimpleNamespace(id="t-1"), terminated=False, expired=False)
+
+    assert UserTaskStatus.objects.get().state == "Canceled"
 
 
 @pytest.mark.django_db

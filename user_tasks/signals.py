@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from celery.signals import before_task_publish, task_failure, task_retry, task_revoked, task_success
+from django.db import connections
 from django.utils.translation import gettext
 
 from . import canvas
@@ -54,6 +55,7 @@ def task_was_revoked(sender: Any = None, request: Any = None, expired: bool = Fa
     """A worker dropped (or terminated) a revoked or expired task."""
     if not isinstance(sender, UserTaskMixin) or request is None:
         return
+    _drop_old_connections()
     status = UserTaskStatus.objects.filter(task_id=request.id).first()
     if status is None:
         return
@@ -61,3 +63,15 @@ def task_was_revoked(sender: Any = None, request: Any = None, expired: bool = Fa
         status.fail(gettext("The task expired before a worker could run it."))
     else:
         status.cancel(revoke=False)
+
+
+def _drop_old_connections() -> None:
+    """Close the connections that died (a database restart) or outlived ``CONN_MAX_AGE``.
+
+    Revocations reach the worker's main process, where no request or task makes Django do
+    this, as it does around each request and Celery around each task. A connection inside a
+    transaction is left alone: closing it would break the transaction.
+    """
+    for connection in connections.all(initialized_only=True):
+        if not connection.in_atomic_block:
+            connection.close_if_unusable_or_obsolete()
