@@ -14,6 +14,7 @@ from celery import chain, group
 from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded, WorkerLostError
 from celery.signals import task_failure
 from django.core.management import CommandError, call_command
+from django.db import DatabaseError
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
@@ -139,6 +140,19 @@ def test_a_chain_the_broker_refuses_cancels_its_unsent_members(user, broker_down
     members = sorted(UserTaskStatus.objects.filter(is_container=False).values_list("state", flat=True))
     assert members == ["Canceled", "Canceled", "Failed"]
     assert UserTaskStatus.objects.get(is_container=True).state == "Failed"
+
+
+def test_a_send_whose_status_cannot_be_written_raises_and_publishes_nothing(user, mocker):
+    # Celery's signal dispatch swallows a receiver's errors: the database error must still reach
+    # the caller, and the task must not run untracked.
+    mocker.patch(
+        "user_tasks.models.UserTaskStatusQuerySet.create_planned", side_effect=DatabaseError("deadlock detected")
+    )
+    publish = mocker.patch("kombu.messaging.Producer.publish")
+    with pytest.raises(DatabaseError, match="deadlock detected"):
+        tasks.export.delay(user_id=user.pk)
+    publish.assert_not_called()
+    assert not UserTaskStatus.objects.exists()
 
 
 def test_a_refused_send_in_eager_mode_is_not_mistaken_for_a_broker_failure(user, celery_eager):

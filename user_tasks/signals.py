@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from celery.signals import before_task_publish, task_failure, task_retry, task_revoked, task_success
-from django.db import connections
+from django.db import DatabaseError, connections
 from django.utils.translation import gettext
 
 from . import canvas
@@ -28,7 +28,9 @@ def record_sent_task(sender: str, body: Any, headers: dict[str, Any] | None = No
         return  # a retry re-sends a call recorded on its first attempt
     try:
         headers[canvas.PARENT_HEADER] = record_call(task, call) or ""
-    except TypeError as error:
+    except (TypeError, DatabaseError) as error:
+        # No valid user_id, or the status could not be written (a deadlock, say): a task that
+        # would run untracked is not sent, and the caller gets the error.
         refuse(error)
 
 

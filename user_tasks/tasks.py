@@ -31,13 +31,17 @@ _veto_armed: contextvars.ContextVar[bool] = contextvars.ContextVar("user_tasks_v
 
 
 class SendRefused(BaseException):
-    """Carries a refused send (no or unknown ``user_id``) out of Celery's publish.
+    """Carries a refused send out of Celery's publish: no or unknown ``user_id``, or a status not written.
 
     Celery's signal dispatcher logs and swallows every ``Exception`` a receiver
     raises, so a receiver cannot stop a publish with one. This ``BaseException``
-    passes through; ``apply_async``, which armed the veto, turns it into the
-    ``TypeError`` the caller sees. Nothing else ever receives it.
+    passes through; ``apply_async``, which armed the veto, raises the original
+    error (``error``) to the caller. Nothing else ever receives it.
     """
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 class UserTaskMixin:
@@ -177,7 +181,7 @@ def _send(task: UserTaskMixin, proceed: Any, args: Any = None, kwargs: Any = Non
     try:
         return proceed(args, kwargs, *more, **options)
     except SendRefused as refusal:
-        raise TypeError(str(refusal)) from None
+        raise refusal.error from None
     except Exception as error:
         if not getattr(task, "app", current_app).conf.task_always_eager:
             _record_unsent(more[0] if more else options["task_id"], error)
@@ -311,11 +315,14 @@ def record_call(task: UserTaskMixin, call: canvas.Call) -> str | None:
     return plan.parent
 
 
-def refuse(error: TypeError) -> None:
-    """Stop the publish of a call we cannot track, if ``apply_async`` is there to report it."""
+def refuse(error: Exception) -> None:
+    """Stop the publish of a call we cannot track, if ``apply_async`` is there to report ``error``.
+
+    A message sent by name (``send_task``) cannot be stopped: it runs untracked, and we log why.
+    """
     if _veto_armed.get():
-        raise SendRefused(str(error))
-    logger.error("Task sent without a valid user_id is not tracked: %s", error)
+        raise SendRefused(error)
+    logger.error("Task sent without a status is not tracked: %s", error)
 
 
 @shared_task(name="user_tasks.tasks.purge_old_user_tasks")
