@@ -125,14 +125,13 @@ class UserTaskStatusQuerySet(models.QuerySet["UserTaskStatus"]):
         return inserted
 
     def in_canvas(self, root: UserTaskStatus) -> UserTaskStatusQuerySet:
-        """The statuses inside the container ``root``, however deep (canvases nest three deep at most)."""
-        return self.filter(Q(parent=root) | Q(parent__parent=root) | Q(parent__parent__parent=root))
+        """The statuses inside the container ``root``, however deep."""
+        return self.filter(_inside(root))
 
     def with_contents(self) -> UserTaskStatusQuerySet:
         """These statuses and every status inside them, however deep: the rows ``purge()`` deletes."""
         ids = self.values("pk")
-        inside = Q(pk__in=ids) | Q(parent__in=ids) | Q(parent__parent__in=ids) | Q(parent__parent__parent__in=ids)
-        return self.model._default_manager.db_manager(self.db).filter(inside)
+        return self.model._default_manager.db_manager(self.db).filter(Q(pk__in=ids) | _inside(ids, lookup="__in"))
 
     def purge(self, batch_size: int) -> int:
         """Delete these statuses with the statuses inside them, their artifacts and files, ``batch_size`` at a time.
@@ -147,6 +146,15 @@ class UserTaskStatusQuerySet(models.QuerySet["UserTaskStatus"]):
             with transaction.atomic(using=self.db):
                 deleted += _delete_statuses(self.db, ids)
         return deleted
+
+
+def _inside(containers: Any, lookup: str = "") -> Q:
+    """Statuses inside ``containers`` at any depth; canvases nest three deep at most."""
+    return (
+        Q(**{f"parent{lookup}": containers})
+        | Q(**{f"parent__parent{lookup}": containers})
+        | Q(**{f"parent__parent__parent{lookup}": containers})
+    )
 
 
 def _delete_statuses(alias: str, ids: list[int]) -> int:
@@ -216,6 +224,17 @@ def _insert_status(alias: str, row: Row) -> bool:
         return cursor.rowcount == 1
 
 
+def _public_id() -> models.UUIDField:
+    """The ``uuid`` both models expose in URLs and APIs, never their database ids."""
+    return models.UUIDField(
+        default=uuid.uuid4,
+        unique=True,
+        editable=False,
+        verbose_name=_("UUID"),
+        help_text=_("Unique ID for use in APIs"),
+    )
+
+
 class TimeStamped(models.Model):
     """``created`` and ``modified`` times, the latter refreshed by every save."""
 
@@ -247,13 +266,7 @@ class UserTaskStatus(TimeStamped):
     #: Translated labels of the built-in states; custom states show as stored.
     STATE_TRANSLATIONS: ClassVar[dict[str, Any]] = dict(State.choices)
 
-    uuid = models.UUIDField(
-        default=uuid.uuid4,
-        unique=True,
-        editable=False,
-        verbose_name=_("UUID"),
-        help_text=_("Unique ID for use in APIs"),
-    )
+    uuid = _public_id()
     user = models.ForeignKey(
         django_settings.AUTH_USER_MODEL,
         on_delete=models.CASCADE,
@@ -567,13 +580,7 @@ def _revoke(task_id: str) -> None:
 class UserTaskArtifact(TimeStamped):
     """Output of a task for its user: a file, a URL, or text (an error message is one too)."""
 
-    uuid = models.UUIDField(
-        default=uuid.uuid4,
-        unique=True,
-        editable=False,
-        verbose_name=_("UUID"),
-        help_text=_("Unique ID for use in APIs"),
-    )
+    uuid = _public_id()
     status = models.ForeignKey(
         UserTaskStatus, on_delete=models.CASCADE, related_name="artifacts", verbose_name=_("user task status")
     )
