@@ -68,11 +68,11 @@ def task_was_revoked(sender: Any = None, request: Any = None, expired: bool = Fa
 
 
 def _drop_old_connections() -> None:
-    """Close the connections that died (a database restart) or outlived ``CONN_MAX_AGE``.
+    """Django's ``close_old_connections()``, sparing a connection inside a transaction.
 
-    Revocations reach the worker's main process, where no request or task makes Django do
-    this, as it does around each request and Celery around each task. A connection inside a
-    transaction is left alone: closing it would break the transaction.
+    Revocations reach the worker's main process, where no request or task makes Django close
+    connections that died (a database restart) or outlived ``CONN_MAX_AGE``, as it does around
+    each request and Celery around each task. Closing one inside a transaction would break it.
     """
     for connection in connections.all(initialized_only=True):
         if not connection.in_atomic_block:
