@@ -1,0 +1,72 @@
+"""Fixtures of the real-project tests: in-process Celery workers, the project's receiver, its clients."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from celery import Celery
+from celery.contrib.testing.app import setup_default_app
+from celery.contrib.testing.worker import start_worker
+
+from tests import tasks as suite_tasks
+from tests.compat.project import tasks as project_tasks  # noqa: F401 - registers the project's tasks
+
+
+@contextmanager
+def running_worker(name: str, protocol: int) -> Iterator[Celery]:
+    """A Celery app sending ``protocol`` messages, and a worker thread consuming them.
+
+    Each app has a queue of its own (the in-memory broker is shared by the whole
+    process), so two workers alive at once never take each other's messages.
+    """
+    app = Celery(name, set_as_current=False)
+    app.conf.update(
+        broker_url="memory://",
+        broker_transport_options={"polling_interval": 0.05},
+        result_backend="cache+memory://",
+        task_protocol=protocol,
+        task_default_queue=name,
+    )
+    with setup_default_app(app), start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+        yield app
+
+
+@pytest.fixture(scope="package")
+def protocol2_app(django_db_setup, thread_connections):
+    """One worker for the whole package, as a project runs with Celery's default protocol: starting one is slow."""
+    with running_worker("compat-protocol2", protocol=2) as app:
+        yield app
+    thread_connections.close_finished()
+
+
+@pytest.fixture
+def celery_worker(protocol2_app):
+    """Each test sends through the worker's app, whatever other tests made current."""
+    protocol2_app.set_current()
+    protocol2_app.set_default()
+    return protocol2_app
+
+
+def settle() -> None:
+    """Wait until the current app's worker has dealt with everything sent before.
+
+    The worker runs one message at a time, in order: once a later message is done, so is
+    all the work (signals included) of the earlier ones.
+    """
+    suite_tasks.untracked.delay().get(timeout=10)
+
+
+@pytest.fixture
+def project_receiver():
+    """The project's ``user_task_stopped`` receiver, connected by importing its module as a project does.
+
+    Disconnected afterwards: elsewhere in the suite, a receiver would add queries to every stop.
+    """
+    name = "tests.compat.project.receivers"
+    module = importlib.reload(sys.modules[name]) if name in sys.modules else importlib.import_module(name)
+    yield module
+    module.user_task_stopped.disconnect(dispatch_uid=module.DISPATCH_UID)
