@@ -51,13 +51,18 @@ def celery_worker(protocol2_app):
     return protocol2_app
 
 
+def result_of(result) -> object:
+    """The value of a sent task once a worker ran it (polled often: Celery's default waits half a second)."""
+    return result.get(timeout=10, interval=0.01)
+
+
 def settle() -> None:
     """Wait until the current app's worker has dealt with everything sent before.
 
     The worker runs one message at a time, in order: once a later message is done, so is
     all the work (signals included) of the earlier ones.
     """
-    suite_tasks.untracked.delay().get(timeout=10)
+    result_of(suite_tasks.untracked.delay())
 
 
 @pytest.fixture

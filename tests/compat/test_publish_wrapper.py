@@ -7,7 +7,7 @@ from celery import chain, chord
 from celery.signals import before_task_publish
 
 from tests import tasks as suite_tasks
-from tests.compat.conftest import running_worker, settle
+from tests.compat.conftest import result_of, running_worker, settle
 from tests.compat.project import publish
 from tests.compat.project.tasks import course_step, export_course, summarize
 from user_tasks.models import UserTaskStatus
@@ -57,7 +57,7 @@ def wrapped(request, without_4_0_receiver):
 def test_disconnecting_the_4_0_receiver_stops_recording_sent_tasks(celery_worker, without_4_0_receiver, user):
     result = suite_tasks.silent.delay(user.pk)
 
-    assert result.get(timeout=10) == user.pk
+    assert result_of(result) == user.pk
     assert not UserTaskStatus.objects.exists()
 
 
@@ -70,14 +70,14 @@ def test_connecting_the_4_0_receiver_back_tracks_each_task_once(celery_worker, p
     assert len(before_task_publish.receivers) == receivers
 
     result = export_course.delay(user_id=user.pk, course_key="course-v1:Org+Again+2024")
-    result.get(timeout=10)
+    result_of(result)
     settle()
     assert UserTaskStatus.objects.get().state == UserTaskStatus.SUCCEEDED
 
 
 def test_wrapper_tracks_a_single_task(wrapped, user):
     result = export_course.delay(user_id=user.pk, course_key="course-v1:Org+Demo+2024", steps=2)
-    assert result.get(timeout=10) == "course-v1:Org+Demo+2024"
+    assert result_of(result) == "course-v1:Org+Demo+2024"
     settle()
 
     status = UserTaskStatus.objects.get()
@@ -101,7 +101,7 @@ def test_wrapper_tracks_a_chain_of_three_under_one_chain_container(wrapped, user
         course_step.s(user_id=user.pk, course_key="B", steps=2),
         course_step.s(user_id=user.pk, course_key="C"),
     ).apply_async()
-    assert last.get(timeout=10) == 4
+    assert result_of(last) == 4
     settle()
 
     container = UserTaskStatus.objects.get(parent=None)
@@ -118,7 +118,7 @@ def test_wrapper_tracks_a_chord_with_its_header_group_and_body(wrapped, user):
         [course_step.s(user_id=user.pk, course_key=key, steps=2, user_task_name="Course reports") for key in "AB"],
         summarize.s(user_id=user.pk),
     ).apply_async()
-    assert result.get(timeout=10) == 4
+    assert result_of(result) == 4
     settle()
 
     outer = UserTaskStatus.objects.get(parent=None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from celery import chain, chord
 
-from tests.compat.conftest import settle
+from tests.compat.conftest import result_of, settle
 from tests.compat.project.tasks import course_step, export_course, import_course, summarize
 from tests.factories import make_status
 from user_tasks.models import UserTaskStatus
@@ -17,7 +17,7 @@ def test_plain_task_mails_its_user_once_after_it_ended_with_its_output(
     celery_worker, project_receiver, user, mailoutbox
 ):
     result = export_course.delay(user_id=user.pk, course_key="course-v1:Org+Demo+2024", steps=2)
-    assert result.get(timeout=10) == "course-v1:Org+Demo+2024"
+    assert result_of(result) == "course-v1:Org+Demo+2024"
     settle()
 
     [message] = mailoutbox
@@ -34,7 +34,7 @@ def test_task_that_failed_itself_then_returned_is_announced_when_it_ends_with_it
     celery_worker, project_receiver, user, mailoutbox
 ):
     result = import_course.delay(user.pk, "course-v1:Org+Bad+2024", rows=3)
-    assert result.get(timeout=10) == "imported with errors"
+    assert result_of(result) == "imported with errors"
     settle()
 
     status = UserTaskStatus.objects.get(task_id=result.id)
@@ -57,7 +57,7 @@ def test_chain_mails_once_for_its_container_and_never_for_its_members(
         course_step.s(user_id=user.pk, course_key="B", steps=2),
         course_step.s(user_id=user.pk, course_key="C"),
     )
-    assert workflow.apply_async().get(timeout=10) == 4
+    assert result_of(workflow.apply_async()) == 4
     settle()
 
     [message] = mailoutbox
@@ -72,7 +72,7 @@ def test_chord_mails_once_for_its_container_and_never_for_its_members(
         [course_step.s(user_id=user.pk, course_key=key, user_task_name="Course reports") for key in "ABC"],
         summarize.s(user_id=user.pk),
     )
-    assert workflow.apply_async().get(timeout=10) == 3
+    assert result_of(workflow.apply_async()) == 3
     settle()
 
     [message] = mailoutbox
