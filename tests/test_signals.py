@@ -28,7 +28,7 @@ def message(name, kwargs, *, retries=0, headers=None):
 def test_publish_of_an_untracked_task_costs_nothing(django_assert_num_queries):
     body, headers = message("tests.tasks.untracked", {"value": 1})
     with django_assert_num_queries(0):
-        signals.record_sent_task(sender="tests.tasks.untracked", body=body, headers=headers)
+        signals.create_user_task(sender="tests.tasks.untracked", body=body, headers=headers)
     assert canvas.PARENT_HEADER not in headers
 
 
@@ -36,13 +36,13 @@ def test_publish_of_an_untracked_task_costs_nothing(django_assert_num_queries):
 def test_publish_of_an_unknown_task_name_costs_nothing(django_assert_num_queries):
     body, headers = message("somewhere.else.task", {"user_id": 1})
     with django_assert_num_queries(0):
-        signals.record_sent_task(sender="somewhere.else.task", body=body, headers=headers)
+        signals.create_user_task(sender="somewhere.else.task", body=body, headers=headers)
 
 
 @pytest.mark.django_db
 def test_publish_records_the_status_and_tells_the_worker_it_has_no_container(user):
     body, headers = message("tests.tasks.export", {"user_id": user.pk, "label": "x", "steps": 4})
-    signals.record_sent_task(sender="tests.tasks.export", body=body, headers=headers)
+    signals.create_user_task(sender="tests.tasks.export", body=body, headers=headers)
 
     status = UserTaskStatus.objects.get(task_id="t-1")
     assert (status.name, status.total_steps, status.state, status.user) == ("Export x", 4, "Pending", user)
@@ -53,14 +53,14 @@ def test_publish_records_the_status_and_tells_the_worker_it_has_no_container(use
 def test_publish_of_a_message_recorded_with_its_canvas_costs_nothing(user, django_assert_num_queries):
     body, headers = message("tests.tasks.export", {"user_id": user.pk}, headers={canvas.PARENT_HEADER: "chain-1"})
     with django_assert_num_queries(0):
-        signals.record_sent_task(sender="tests.tasks.export", body=body, headers=headers)
+        signals.create_user_task(sender="tests.tasks.export", body=body, headers=headers)
 
 
 @pytest.mark.django_db
 def test_republish_for_a_retry_costs_nothing(user, django_assert_num_queries):
     body, headers = message("tests.tasks.export", {"user_id": user.pk}, retries=1)
     with django_assert_num_queries(0):
-        signals.record_sent_task(sender="tests.tasks.export", body=body, headers=headers)
+        signals.create_user_task(sender="tests.tasks.export", body=body, headers=headers)
 
 
 @pytest.mark.django_db
@@ -68,7 +68,7 @@ def test_message_sent_by_name_for_an_unknown_user_is_logged_not_recorded(caplog)
     """``app.send_task`` bypasses ``apply_async``, so nobody can be told; the log says why."""
     body, headers = message("tests.tasks.export", {"user_id": 31337})
     with caplog.at_level(logging.ERROR, logger="user_tasks.tasks"):
-        signals.record_sent_task(sender="tests.tasks.export", body=body, headers=headers)
+        signals.create_user_task(sender="tests.tasks.export", body=body, headers=headers)
 
     assert not UserTaskStatus.objects.exists()
     assert "31337" in caplog.text

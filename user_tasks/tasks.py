@@ -15,7 +15,7 @@ from celery.utils import uuid as new_task_id
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from . import canvas, user_task_stopped
+from . import announce, canvas, user_task_stopped
 from .conf import settings
 from .exceptions import TaskCanceledException
 from .models import UserTaskStatus, UserTaskStatusQuerySet
@@ -132,6 +132,16 @@ class UserTaskMixin:
     def before_start(self, task_id: str, args: Any, kwargs: Any) -> None:
         """Mark the status In Progress; a task canceled before it started stops here."""
         _start(self, getattr(super(), "before_start", None), task_id, args, kwargs)
+
+    def user_task_started(self) -> None:
+        """Mark the status In Progress on this worker; raise ``TaskCanceledException`` if it was canceled."""
+        worker = self.request.hostname or ""
+        own_row = self._own_row()
+        if own_row is not None and own_row.mark_started(worker):
+            return
+        status = self._status_if_tracked()
+        if status is not None:
+            status.start(worker=worker)
 
     def user_task_succeeded(self) -> None:
         own_row = self._own_row()
@@ -256,15 +266,10 @@ def failure_message(exception: BaseException) -> str:
 
 
 def _start(task: UserTaskMixin, proceed: Any, task_id: str, args: Any, kwargs: Any) -> None:
+    announce.task_started(task_id)
     if proceed is not None:
         proceed(task_id, args, kwargs)
-    worker = task.request.hostname or ""
-    own_row = task._own_row()
-    if own_row is not None and own_row.mark_started(worker):
-        return
-    status = task._status_if_tracked()
-    if status is not None:
-        status.start(worker=worker)
+    task.user_task_started()
 
 
 #: The ``Task`` methods the mixin hooks into, and the function doing its part.
