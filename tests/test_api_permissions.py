@@ -549,3 +549,66 @@ def test_rest_api_answers_the_same_with_the_rules_backend(rules_backend, as_acto
     )
 
     assert answered == codes
+
+
+# -- a project's own object permission backend ------------------------------------------------------
+
+
+class NoCancelBackend:
+    """A project's backend: grants its users everything on tasks except cancelling them."""
+
+    def authenticate(self, request, **credentials):
+        return None
+
+    def has_perm(self, user, permission, obj=None):
+        return permission.startswith("user_tasks.") and permission != "user_tasks.cancel_usertaskstatus"
+
+
+class LoginOnlyBackend:
+    """A backend that only authenticates (a single sign-on, say): it has no opinion on permissions."""
+
+    def authenticate(self, request, **credentials):
+        return None
+
+
+@pytest.fixture
+def own_backend(settings):
+    settings.AUTHENTICATION_BACKENDS = [
+        "django.contrib.auth.backends.ModelBackend",
+        "tests.test_api_permissions.NoCancelBackend",
+    ]
+
+
+def test_owner_whose_backend_denies_cancel_gets_403_and_the_task_runs_on(own_backend, as_actor, revoke, task):
+    client = as_actor("owner")
+
+    assert client.get(detail(task)).status_code == 200
+    assert client.post(f"{detail(task)}cancel/").status_code == 403
+    assert UserTaskStatus.objects.get(pk=task.pk).state == UserTaskStatus.PENDING
+    revoke.assert_not_called()
+
+
+def test_owner_may_cancel_when_the_setting_chooses_ownership_over_the_backends(
+    own_backend, settings, as_actor, revoke, task
+):
+    settings.USER_TASKS_PERMISSIONS_FROM_BACKENDS = False
+
+    assert as_actor("owner").post(f"{detail(task)}cancel/").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("backends", "decide"),
+    [
+        (["django.contrib.auth.backends.ModelBackend"], False),
+        (["django.contrib.auth.backends.AllowAllUsersModelBackend"], False),
+        (["tests.test_api_permissions.LoginOnlyBackend", "django.contrib.auth.backends.ModelBackend"], False),
+        (["rules.permissions.ObjectPermissionBackend", "django.contrib.auth.backends.ModelBackend"], False),
+        (["tests.test_api_permissions.NoCancelBackend"], True),
+    ],
+    ids=["model", "allow-all", "login-only", "rules-without-our-rules", "own-object-permissions"],
+)
+def test_backends_decide_only_where_the_project_registered_permissions(settings, backends, decide):
+    from user_tasks.permissions import backends_decide
+
+    settings.AUTHENTICATION_BACKENDS = backends
+    assert backends_decide() is decide

@@ -6,6 +6,7 @@ import logging
 from types import SimpleNamespace
 
 import pytest
+from celery.signals import before_task_publish
 from django.db import connection
 
 from tests import tasks
@@ -128,3 +129,56 @@ def test_revocation_of_a_terminated_running_task_cancels_it(user):
     signals.task_was_revoked(sender=tasks.export, request=SimpleNamespace(id="t-1"), terminated=True, expired=False)
 
     assert UserTaskStatus.objects.get().state == "Canceled"
+
+
+def protocol1_body(task_id, name, kwargs, *, callbacks=None):
+    """A protocol 1 body, as a project's own publish receiver hands it to ``create_user_task``."""
+    return {"id": task_id, "task": name, "args": [], "kwargs": kwargs, "callbacks": callbacks or [], "chord": None}
+
+
+def linked(task_id, name, kwargs, *, link=None):
+    return {"task": name, "args": [], "kwargs": kwargs, "options": {"task_id": task_id, "link": link or []}}
+
+
+@pytest.mark.django_db
+def test_protocol_1_body_without_headers_records_a_chain_as_4_0_did(user):
+    """Projects that replaced our receiver call ``create_user_task(sender, body)`` with no headers."""
+    owner = {"user_id": user.pk}
+    third = linked("t-3", "tests.tasks.add_step", owner)
+    body = protocol1_body(
+        "t-1", "tests.tasks.export", owner, callbacks=[linked("t-2", "tests.tasks.add_step", owner, link=[third])]
+    )
+
+    signals.create_user_task("tests.tasks.export", body)
+
+    container = UserTaskStatus.objects.get(task_class="celery.chain")
+    members = UserTaskStatus.objects.filter(parent=container).order_by("task_id")
+    assert [member.task_id for member in members] == ["t-1", "t-2", "t-3"]
+    assert container.total_steps == 3
+
+
+@pytest.mark.django_db
+def test_protocol_1_body_of_a_member_recorded_with_its_chain_adds_nothing(user, django_assert_num_queries):
+    """Celery sends the chain's next task later; its body (a copy) carries no mark of our own."""
+    owner = {"user_id": user.pk}
+    first = protocol1_body("t-1", "tests.tasks.export", owner, callbacks=[linked("t-2", "tests.tasks.add_step", owner)])
+    signals.create_user_task("tests.tasks.export", first)
+
+    with django_assert_num_queries(1):
+        signals.create_user_task("tests.tasks.add_step", protocol1_body("t-2", "tests.tasks.add_step", owner))
+
+    assert UserTaskStatus.objects.count() == 3
+
+
+@pytest.mark.django_db
+def test_disconnecting_create_user_task_stops_the_recording(user):
+    """``create_user_task`` is the receiver Celery calls, as in 4.0, so a project can replace it."""
+    before_task_publish.disconnect(signals.create_user_task)
+    try:
+        tasks.export.app.send_task("tests.tasks.export", kwargs={"user_id": user.pk}, task_id="t-9")
+    finally:
+        before_task_publish.connect(signals.create_user_task)
+    assert not UserTaskStatus.objects.exists()
+
+    tasks.export.app.send_task("tests.tasks.export", kwargs={"user_id": user.pk}, task_id="t-10")
+    assert UserTaskStatus.objects.filter(task_id="t-10").exists()
