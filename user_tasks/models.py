@@ -30,7 +30,8 @@ from .canvas import GROUP, Row
 from .exceptions import TaskCanceledException
 from .storage import artifact_storage
 
-logger = logging.getLogger(__name__)
+#: The module's logger, under the name django-user-tasks 4.0 gave it.
+LOGGER = logging.getLogger(__name__)
 
 
 class State(models.TextChoices):
@@ -630,4 +631,4 @@ def _delete_file(storage: Any, name: str) -> None:
     try:
         storage.delete(name)
     except OSError:
-        logger.warning("Could not remove artifact file %s", name, exc_info=True)
+        LOGGER.warning("Could not remove artifact file %s", name, exc_info=True)

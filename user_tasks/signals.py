@@ -7,6 +7,7 @@ memory, before any database work.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -26,7 +27,11 @@ from . import announce, canvas, user_task_stopped
 from .models import UserTaskStatus
 from .tasks import UserTaskMixin, record_call, refuse, tracked_task
 
+#: The module's logger, under the name django-user-tasks 4.0 gave it.
+LOGGER = logging.getLogger(__name__)
+
 __all__ = [
+    "LOGGER",
     "celery_app",
     "create_user_task",
     "retrying_task",

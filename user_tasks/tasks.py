@@ -21,7 +21,8 @@ from .exceptions import TaskCanceledException
 from .models import UserTaskStatus, UserTaskStatusQuerySet
 from .repair import repair_lost_tasks
 
-logger = logging.getLogger(__name__)
+#: The module's logger, under the name django-user-tasks 4.0 gave it.
+LOGGER = logging.getLogger(__name__)
 
 #: Stands for the result Celery puts in front of a chain member's arguments.
 PREVIOUS_RESULT = object()
@@ -179,7 +180,7 @@ class UserTaskMixin:
         try:
             return self.status
         except UserTaskStatus.DoesNotExist:
-            logger.warning("Task %s[%s] has no status; it runs untracked", self.name, self.request.id)
+            LOGGER.warning("Task %s[%s] has no status; it runs untracked", self.name, self.request.id)
             return None
 
 
@@ -327,7 +328,7 @@ def refuse(error: Exception) -> None:
     """
     if _veto_armed.get():
         raise SendRefused(error)
-    logger.error("Task sent without a status is not tracked: %s", error)
+    LOGGER.error("Task sent without a status is not tracked: %s", error)
 
 
 @shared_task(name="user_tasks.tasks.purge_old_user_tasks")
