@@ -100,3 +100,18 @@ def deletes_itself(self, user_id, user_task_name=None):
 @shared_task(bind=True)
 def untracked(self, value=1):
     return value
+
+
+@shared_task(base=UserTask, bind=True)
+def fails_then_returns(self, user_id, user_task_name=None):
+    """Fails its own status with a JSON message, then writes its output and returns normally."""
+    self.status.fail('{"error": "bad row 3"}')
+    UserTaskArtifact.objects.create(status=self.status, name="Output", text="partial report")
+    return "done"
+
+
+@shared_task(base=UserTask, bind=True)
+def cancels_other(self, user_id, task_id, user_task_name=None):
+    """Cancels the status of another (pending) task, then goes on."""
+    UserTaskStatus.objects.get(task_id=task_id).cancel()
+    return task_id

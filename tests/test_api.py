@@ -685,7 +685,7 @@ def test_cancel_of_a_finished_task_keeps_its_state(alice, user, revoke):
 
     response = alice.post(f"{detail(status)}cancel/")
 
-    assert response.status_code == 201
+    assert response.status_code == 200
     assert response.json()["state"] == "Succeeded"
     assert UserTaskStatus.objects.get(pk=status.pk).state == "Succeeded"
     revoke.assert_not_called()

@@ -159,7 +159,7 @@ def test_status_delete_by_staff_without_view_permission_is_not_found(as_actor, r
 # -- POST /api/tasks/{uuid}/cancel/ ------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("actor", "code"), [("owner", 201), ("superuser", 201)])
+@pytest.mark.parametrize(("actor", "code"), [("owner", 200), ("superuser", 200)])
 def test_status_cancel_by_owner_or_superuser_cancels_and_revokes(as_actor, revoke, task, actor, code):
     response = as_actor(actor).post(f"{detail(task)}cancel/")
 
@@ -189,7 +189,7 @@ def test_status_cancel_by_staff_who_may_view_but_not_cancel_is_forbidden(as_acto
 def test_status_cancel_by_staff_granted_cancel_permission_succeeds(as_actor, revoke, task):
     response = as_actor(make_staff("canceler", "view", "cancel")).post(f"{detail(task)}cancel/")
 
-    assert response.status_code == 201
+    assert response.status_code == 200
     assert UserTaskStatus.objects.get(pk=task.pk).state == UserTaskStatus.CANCELED
 
 
@@ -448,7 +448,7 @@ def test_session_authenticated_cancel_with_csrf_token_succeeds(session, revoke, 
 
     response = session.post(f"{detail(task)}cancel/", headers={"X-CSRFToken": token})
 
-    assert response.status_code == 201
+    assert response.status_code == 200
     assert UserTaskStatus.objects.get(pk=task.pk).state == UserTaskStatus.CANCELED
 
 
@@ -501,21 +501,30 @@ def test_rules_let_only_superusers_change_a_status(rules_backend, actors, task, 
     assert fresh(actors[actor]).has_perm("user_tasks.change_usertaskstatus", task) is allowed
 
 
-@pytest.mark.parametrize("action", ["view", "delete"])
 @pytest.mark.parametrize(("actor", "allowed"), [("owner", True), ("superuser", True), ("other", False)])
-def test_rules_let_owner_and_superuser_view_and_delete_an_artifact(
+def test_rules_let_owner_and_superuser_view_an_artifact(rules_backend, actors, artifact, actor, allowed):
+    assert fresh(actors[actor]).has_perm("user_tasks.view_usertaskartifact", artifact) is allowed
+
+
+@pytest.mark.parametrize("action", ["change", "delete"])
+@pytest.mark.parametrize(("actor", "allowed"), [("owner", False), ("superuser", True), ("other", False)])
+def test_rules_let_only_superusers_change_or_delete_an_artifact(
     rules_backend, actors, artifact, action, actor, allowed
 ):
+    """As in 4.0: an artifact goes with its status, which its owner may delete."""
     assert fresh(actors[actor]).has_perm(f"user_tasks.{action}_usertaskartifact", artifact) is allowed
 
 
-@pytest.mark.parametrize(("actor", "allowed"), [("owner", False), ("superuser", True), ("other", False)])
-def test_rules_let_only_superusers_change_an_artifact(rules_backend, actors, artifact, actor, allowed):
-    assert fresh(actors[actor]).has_perm("user_tasks.change_usertaskartifact", artifact) is allowed
+@pytest.mark.parametrize("action", ["view", "cancel", "delete"])
+def test_rules_grant_the_model_wide_permission_to_everyone_as_in_4_0(rules_backend, user, action):
+    """4.0's predicates answer true without an object; the object decides (and the lists show one's own)."""
+    assert fresh(user).has_perm(f"user_tasks.{action}_usertaskstatus")
 
 
-def test_rules_grant_nothing_without_an_object(rules_backend, user):
-    assert not fresh(user).has_perm("user_tasks.view_usertaskstatus")
+def test_rules_make_the_backends_decide(rules_backend):
+    from user_tasks.permissions import backends_decide
+
+    assert backends_decide()
 
 
 def test_add_rules_may_be_called_twice(rules_backend, user, task):
@@ -528,7 +537,7 @@ def test_add_rules_may_be_called_twice(rules_backend, user, task):
 
 @pytest.mark.parametrize(
     ("actor", "codes"),
-    [("owner", (200, 201, 204)), ("other", (404, 404, 404)), ("superuser", (200, 201, 204))],
+    [("owner", (200, 200, 204)), ("other", (404, 404, 404)), ("superuser", (200, 200, 204))],
 )
 def test_rest_api_answers_the_same_with_the_rules_backend(rules_backend, as_actor, revoke, actors, task, actor, codes):
     client = as_actor(fresh(actors[actor]))
@@ -540,3 +549,66 @@ def test_rest_api_answers_the_same_with_the_rules_backend(rules_backend, as_acto
     )
 
     assert answered == codes
+
+
+# -- a project's own object permission backend ------------------------------------------------------
+
+
+class NoCancelBackend:
+    """A project's backend: grants its users everything on tasks except cancelling them."""
+
+    def authenticate(self, request, **credentials):
+        return None
+
+    def has_perm(self, user, permission, obj=None):
+        return permission.startswith("user_tasks.") and permission != "user_tasks.cancel_usertaskstatus"
+
+
+class LoginOnlyBackend:
+    """A backend that only authenticates (a single sign-on, say): it has no opinion on permissions."""
+
+    def authenticate(self, request, **credentials):
+        return None
+
+
+@pytest.fixture
+def own_backend(settings):
+    settings.AUTHENTICATION_BACKENDS = [
+        "django.contrib.auth.backends.ModelBackend",
+        "tests.test_api_permissions.NoCancelBackend",
+    ]
+
+
+def test_owner_whose_backend_denies_cancel_gets_403_and_the_task_runs_on(own_backend, as_actor, revoke, task):
+    client = as_actor("owner")
+
+    assert client.get(detail(task)).status_code == 200
+    assert client.post(f"{detail(task)}cancel/").status_code == 403
+    assert UserTaskStatus.objects.get(pk=task.pk).state == UserTaskStatus.PENDING
+    revoke.assert_not_called()
+
+
+def test_owner_may_cancel_when_the_setting_chooses_ownership_over_the_backends(
+    own_backend, settings, as_actor, revoke, task
+):
+    settings.USER_TASKS_PERMISSIONS_FROM_BACKENDS = False
+
+    assert as_actor("owner").post(f"{detail(task)}cancel/").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("backends", "decide"),
+    [
+        (["django.contrib.auth.backends.ModelBackend"], False),
+        (["django.contrib.auth.backends.AllowAllUsersModelBackend"], False),
+        (["tests.test_api_permissions.LoginOnlyBackend", "django.contrib.auth.backends.ModelBackend"], False),
+        (["rules.permissions.ObjectPermissionBackend", "django.contrib.auth.backends.ModelBackend"], False),
+        (["tests.test_api_permissions.NoCancelBackend"], True),
+    ],
+    ids=["model", "allow-all", "login-only", "rules-without-our-rules", "own-object-permissions"],
+)
+def test_backends_decide_only_where_the_project_registered_permissions(settings, backends, decide):
+    from user_tasks.permissions import backends_decide
+
+    settings.AUTHENTICATION_BACKENDS = backends
+    assert backends_decide() is decide

@@ -6,6 +6,7 @@ import logging
 from types import SimpleNamespace
 
 import pytest
+from celery.signals import before_task_publish
 from django.db import connection
 
 from tests import tasks
@@ -28,7 +29,7 @@ def message(name, kwargs, *, retries=0, headers=None):
 def test_publish_of_an_untracked_task_costs_nothing(django_assert_num_queries):
     body, headers = message("tests.tasks.untracked", {"value": 1})
     with django_assert_num_queries(0):
-        signals.record_sent_task(sender="tests.tasks.untracked", body=body, headers=headers)
+        signals.create_user_task(sender="tests.tasks.untracked", body=body, headers=headers)
     assert canvas.PARENT_HEADER not in headers
 
 
@@ -36,13 +37,13 @@ def test_publish_of_an_untracked_task_costs_nothing(django_assert_num_queries):
 def test_publish_of_an_unknown_task_name_costs_nothing(django_assert_num_queries):
     body, headers = message("somewhere.else.task", {"user_id": 1})
     with django_assert_num_queries(0):
-        signals.record_sent_task(sender="somewhere.else.task", body=body, headers=headers)
+        signals.create_user_task(sender="somewhere.else.task", body=body, headers=headers)
 
 
 @pytest.mark.django_db
 def test_publish_records_the_status_and_tells_the_worker_it_has_no_container(user):
     body, headers = message("tests.tasks.export", {"user_id": user.pk, "label": "x", "steps": 4})
-    signals.record_sent_task(sender="tests.tasks.export", body=body, headers=headers)
+    signals.create_user_task(sender="tests.tasks.export", body=body, headers=headers)
 
     status = UserTaskStatus.objects.get(task_id="t-1")
     assert (status.name, status.total_steps, status.state, status.user) == ("Export x", 4, "Pending", user)
@@ -53,14 +54,14 @@ def test_publish_records_the_status_and_tells_the_worker_it_has_no_container(use
 def test_publish_of_a_message_recorded_with_its_canvas_costs_nothing(user, django_assert_num_queries):
     body, headers = message("tests.tasks.export", {"user_id": user.pk}, headers={canvas.PARENT_HEADER: "chain-1"})
     with django_assert_num_queries(0):
-        signals.record_sent_task(sender="tests.tasks.export", body=body, headers=headers)
+        signals.create_user_task(sender="tests.tasks.export", body=body, headers=headers)
 
 
 @pytest.mark.django_db
 def test_republish_for_a_retry_costs_nothing(user, django_assert_num_queries):
     body, headers = message("tests.tasks.export", {"user_id": user.pk}, retries=1)
     with django_assert_num_queries(0):
-        signals.record_sent_task(sender="tests.tasks.export", body=body, headers=headers)
+        signals.create_user_task(sender="tests.tasks.export", body=body, headers=headers)
 
 
 @pytest.mark.django_db
@@ -68,7 +69,7 @@ def test_message_sent_by_name_for_an_unknown_user_is_logged_not_recorded(caplog)
     """``app.send_task`` bypasses ``apply_async``, so nobody can be told; the log says why."""
     body, headers = message("tests.tasks.export", {"user_id": 31337})
     with caplog.at_level(logging.ERROR, logger="user_tasks.tasks"):
-        signals.record_sent_task(sender="tests.tasks.export", body=body, headers=headers)
+        signals.create_user_task(sender="tests.tasks.export", body=body, headers=headers)
 
     assert not UserTaskStatus.objects.exists()
     assert "31337" in caplog.text
@@ -128,3 +129,56 @@ def test_revocation_of_a_terminated_running_task_cancels_it(user):
     signals.task_was_revoked(sender=tasks.export, request=SimpleNamespace(id="t-1"), terminated=True, expired=False)
 
     assert UserTaskStatus.objects.get().state == "Canceled"
+
+
+def protocol1_body(task_id, name, kwargs, *, callbacks=None):
+    """A protocol 1 body, as a project's own publish receiver hands it to ``create_user_task``."""
+    return {"id": task_id, "task": name, "args": [], "kwargs": kwargs, "callbacks": callbacks or [], "chord": None}
+
+
+def linked(task_id, name, kwargs, *, link=None):
+    return {"task": name, "args": [], "kwargs": kwargs, "options": {"task_id": task_id, "link": link or []}}
+
+
+@pytest.mark.django_db
+def test_protocol_1_body_without_headers_records_a_chain_as_4_0_did(user):
+    """Projects that replaced our receiver call ``create_user_task(sender, body)`` with no headers."""
+    owner = {"user_id": user.pk}
+    third = linked("t-3", "tests.tasks.add_step", owner)
+    body = protocol1_body(
+        "t-1", "tests.tasks.export", owner, callbacks=[linked("t-2", "tests.tasks.add_step", owner, link=[third])]
+    )
+
+    signals.create_user_task("tests.tasks.export", body)
+
+    container = UserTaskStatus.objects.get(task_class="celery.chain")
+    members = UserTaskStatus.objects.filter(parent=container).order_by("task_id")
+    assert [member.task_id for member in members] == ["t-1", "t-2", "t-3"]
+    assert container.total_steps == 3
+
+
+@pytest.mark.django_db
+def test_protocol_1_body_of_a_member_recorded_with_its_chain_adds_nothing(user, django_assert_num_queries):
+    """Celery sends the chain's next task later; its body (a copy) carries no mark of our own."""
+    owner = {"user_id": user.pk}
+    first = protocol1_body("t-1", "tests.tasks.export", owner, callbacks=[linked("t-2", "tests.tasks.add_step", owner)])
+    signals.create_user_task("tests.tasks.export", first)
+
+    with django_assert_num_queries(1):
+        signals.create_user_task("tests.tasks.add_step", protocol1_body("t-2", "tests.tasks.add_step", owner))
+
+    assert UserTaskStatus.objects.count() == 3
+
+
+@pytest.mark.django_db
+def test_disconnecting_create_user_task_stops_the_recording(user):
+    """``create_user_task`` is the receiver Celery calls, as in 4.0, so a project can replace it."""
+    before_task_publish.disconnect(signals.create_user_task)
+    try:
+        tasks.export.app.send_task("tests.tasks.export", kwargs={"user_id": user.pk}, task_id="t-9")
+    finally:
+        before_task_publish.connect(signals.create_user_task)
+    assert not UserTaskStatus.objects.exists()
+
+    tasks.export.app.send_task("tests.tasks.export", kwargs={"user_id": user.pk}, task_id="t-10")
+    assert UserTaskStatus.objects.filter(task_id="t-10").exists()

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings as django_settings
 from django.core.files.base import ContentFile
-from django.core.files.storage import FileSystemStorage
+from django.core.files.storage import FileSystemStorage, InMemoryStorage
 from django.test import override_settings
 
 from tests.factories import make_status
@@ -102,3 +102,15 @@ def test_migrations_reference_the_storage_callable_not_an_instance():
     _, _, _, kwargs = field.deconstruct()
     assert kwargs["storage"].__qualname__ == "artifact_storage"
     assert field.upload_to == "user_tasks/%Y/%m/%d/"
+
+
+def test_isinstance_of_the_file_storage_answers_for_the_storage_configured_now(roots, user):
+    """Projects decide how to serve a file with ``isinstance(artifact.file.storage, FileSystemStorage)``."""
+    storage = UserTaskArtifact(status=make_status(user)).file.storage
+
+    assert isinstance(storage, FileSystemStorage)
+    with override_settings(USER_TASKS_ARTIFACT_STORAGE="django.core.files.storage.InMemoryStorage"):
+        assert not isinstance(storage, FileSystemStorage)
+        assert isinstance(storage, InMemoryStorage)
+    with override_settings(USER_TASKS_ARTIFACT_STORAGE="tests.test_storage.ElsewhereStorage"):
+        assert isinstance(storage, ElsewhereStorage)

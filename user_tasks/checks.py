@@ -9,7 +9,7 @@ from django.conf import settings as django_settings
 from django.core.checks import Error, Tags, register
 from django.utils.module_loading import import_string
 
-from .conf import ARTIFACT_STORAGE_ALIAS, settings
+from .conf import ARTIFACT_STORAGE_ALIAS, get_storage, settings
 
 
 @register(Tags.compatibility)
@@ -24,7 +24,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error]:
                 id="user_tasks.E001",
             )
         )
-    import_path = settings.USER_TASKS_ARTIFACT_STORAGE
+    import_path = getattr(django_settings, "USER_TASKS_ARTIFACT_STORAGE", None)
     storages_setting = getattr(django_settings, "STORAGES", {})
     if import_path and ARTIFACT_STORAGE_ALIAS not in storages_setting:
         try:
@@ -44,7 +44,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error]:
             )
     if ARTIFACT_STORAGE_ALIAS in storages_setting:
         try:
-            settings.artifact_storage()
+            get_storage()
         # Not only a missing class: a missing BACKEND key or OPTIONS the class
         # rejects fail here too, and a check must report them, not crash.
         except Exception as error:

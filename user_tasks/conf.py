@@ -13,7 +13,7 @@ from django.utils.module_loading import import_string
 ARTIFACT_STORAGE_ALIAS = "user_task_artifacts"
 
 
-class Settings:
+class LazySettings:
     """The app's settings; each property reads Django's settings when it is used.
 
     Reading at use time (never at import time) is what makes ``override_settings``
@@ -29,31 +29,48 @@ class Settings:
         return getattr(django_settings, "USER_TASKS_MAX_AGE", timedelta(days=30))
 
     @property
-    def USER_TASKS_ARTIFACT_STORAGE(self) -> str | None:  # noqa: N802
-        """Import path of the storage class for artifact files, or ``None``.
+    def USER_TASKS_ARTIFACT_STORAGE(self) -> Storage:  # noqa: N802
+        """The storage of artifact files, resolved now (a storage instance, as django-user-tasks 4.0 gave).
 
-        ``STORAGES['user_task_artifacts']`` takes precedence when present; without
-        either, Django's default storage is used. Default: ``None``.
+        Set ``STORAGES['user_task_artifacts']`` (which wins), or ``USER_TASKS_ARTIFACT_STORAGE`` to
+        the import path of a storage class, instantiated with no arguments. Default: Django's
+        default storage.
         """
-        return getattr(django_settings, "USER_TASKS_ARTIFACT_STORAGE", None)
+        return get_storage(getattr(django_settings, "USER_TASKS_ARTIFACT_STORAGE", None))
 
     @property
-    def USER_TASKS_STATUS_FILTERS(self) -> tuple[Any, ...]:  # noqa: N802
-        """Filter backends (classes or import paths) applied to status lists in the REST API.
+    def USER_TASKS_STATUS_FILTERS(self) -> tuple[type, ...]:  # noqa: N802
+        """Filter backend classes applied to status lists in the REST API and on the status pages.
 
+        The setting may name them by class or by import path; they are read as classes, which
+        code written for 4.0 calls (``backend().filter_queryset(request, queryset, view)``).
         Default: ``(user_tasks.filters.StatusFilterBackend,)``.
         """
-        return tuple(getattr(django_settings, "USER_TASKS_STATUS_FILTERS", ("user_tasks.filters.StatusFilterBackend",)))
+        return _classes(
+            getattr(django_settings, "USER_TASKS_STATUS_FILTERS", ("user_tasks.filters.StatusFilterBackend",))
+        )
 
     @property
-    def USER_TASKS_ARTIFACT_FILTERS(self) -> tuple[Any, ...]:  # noqa: N802
-        """Filter backends (classes or import paths) applied to artifact lists in the REST API.
+    def USER_TASKS_ARTIFACT_FILTERS(self) -> tuple[type, ...]:  # noqa: N802
+        """Filter backend classes applied to artifact lists, as ``USER_TASKS_STATUS_FILTERS`` to statuses.
 
         Default: ``(user_tasks.filters.ArtifactFilterBackend,)``.
         """
-        return tuple(
+        return _classes(
             getattr(django_settings, "USER_TASKS_ARTIFACT_FILTERS", ("user_tasks.filters.ArtifactFilterBackend",))
         )
+
+    @property
+    def USER_TASKS_PERMISSIONS_FROM_BACKENDS(self) -> bool | None:  # noqa: N802
+        """Whether the project's permission backends decide who may do what, rather than ownership.
+
+        ``True``: ``user.has_perm`` decides everything, as in django-user-tasks 4.0. ``False``: owners
+        may view, cancel and delete their own tasks with nothing granted. ``None`` chooses:
+        ``True`` when django-rules' backend holds a rule for a ``user_tasks.`` permission (as
+        ``user_tasks.rules.add_rules()`` registers) or another authentication backend answers
+        ``has_perm`` itself. Default: ``None``.
+        """
+        return getattr(django_settings, "USER_TASKS_PERMISSIONS_FROM_BACKENDS", None)
 
     @property
     def USER_TASKS_PAGINATION_CLASS(self) -> Any:  # noqa: N802
@@ -92,15 +109,22 @@ class Settings:
         """
         return getattr(django_settings, "USER_TASKS_BASE_TEMPLATE", "user_tasks/pages/layout.html")
 
-    def artifact_storage(self) -> Storage:
-        """Resolve the storage for artifact files now, from the settings as they are now."""
-        configured = getattr(django_settings, "STORAGES", {})
-        if ARTIFACT_STORAGE_ALIAS in configured:
-            return storages[ARTIFACT_STORAGE_ALIAS]
-        import_path = self.USER_TASKS_ARTIFACT_STORAGE
-        if import_path:
-            return import_string(import_path)()
-        return default_storage
+
+def get_storage(import_path: str | None = None) -> Storage:
+    """The artifact storage: ``STORAGES['user_task_artifacts']``, else ``import_path``'s class, else the default.
+
+    ``import_path`` names a storage class, instantiated with no arguments.
+    """
+    if ARTIFACT_STORAGE_ALIAS in getattr(django_settings, "STORAGES", {}):
+        return storages[ARTIFACT_STORAGE_ALIAS]
+    if import_path:
+        return import_string(import_path)()
+    return default_storage
 
 
-settings = Settings()
+def _classes(entries: Any) -> tuple[type, ...]:
+    """The classes a setting names, each given as a class or as its import path."""
+    return tuple(import_string(entry) if isinstance(entry, str) else entry for entry in entries)
+
+
+settings = LazySettings()

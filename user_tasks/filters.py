@@ -10,21 +10,16 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 from rest_framework.exceptions import ValidationError
 from rest_framework.filters import BaseFilterBackend, OrderingFilter
 from rest_framework.request import Request
 
 from .models import FINAL_STATES
+from .permissions import backends_decide
 
 #: A JSON Schema pattern for text without NUL characters, which the filters refuse.
 NO_NUL = "^[^\\x00]*$"
-
-
-def resolve_backends(backends: tuple[Any, ...]) -> list[Any]:
-    """Filter backend classes from a setting that names them by class or import path."""
-    return [import_string(backend) if isinstance(backend, str) else backend for backend in backends]
 
 
 def visible(request: Any, queryset: QuerySet, backends: tuple[Any, ...]) -> QuerySet:
@@ -36,7 +31,7 @@ def visible(request: Any, queryset: QuerySet, backends: tuple[Any, ...]) -> Quer
         user = request.user
         request = Request(request)
         request.user = user  # the page's user, already authenticated by Django's middleware
-    for backend in resolve_backends(backends):
+    for backend in backends:
         queryset = backend().filter_queryset(request, queryset, None)
     return queryset
 
@@ -45,6 +40,9 @@ class StatusFilterBackend(BaseFilterBackend):
     """Superusers, and staff holding ``view_usertaskstatus``, see every status; others their own.
 
     Only staff are asked about permissions: an owner's list then costs no permission query.
+    Where the project's permission backends decide (``user_tasks.permissions``), a model-wide
+    ``has_perm`` says nothing about other people's tasks (4.0's rules grant it to everyone):
+    only superusers see them, as in 4.0.
     """
 
     permission = "user_tasks.view_usertaskstatus"
@@ -55,7 +53,7 @@ class StatusFilterBackend(BaseFilterBackend):
 
     def filter_queryset(self, request: Any, queryset: QuerySet, view: Any) -> QuerySet:
         user = request.user
-        if user.is_superuser or (user.is_staff and user.has_perm(self.permission)):
+        if user.is_superuser or (user.is_staff and not backends_decide() and user.has_perm(self.permission)):
             return queryset
         return queryset.filter(self.get_owner_filter(request))
 

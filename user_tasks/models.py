@@ -25,12 +25,13 @@ from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from . import user_task_stopped
+from .announce import announce
 from .canvas import GROUP, Row
 from .exceptions import TaskCanceledException
 from .storage import artifact_storage
 
-logger = logging.getLogger(__name__)
+#: The module's logger, under the name django-user-tasks 4.0 gave it.
+LOGGER = logging.getLogger(__name__)
 
 
 class State(models.TextChoices):
@@ -559,10 +560,11 @@ class UserTaskStatus(TimeStamped):
             raise TaskCanceledException(f"Task {self.task_id} was canceled")
 
     def notify_stopped(self) -> None:
-        """Send ``user_task_stopped``; only the change that made the state final calls it, hence once."""
-        for listener, response in user_task_stopped.send_robust(sender=UserTaskStatus, status=self):
-            if isinstance(response, Exception):
-                logger.error("user_task_stopped receiver %r raised", listener, exc_info=response)
+        """Announce with ``user_task_stopped`` that the task ended; only the change that made the state final calls it.
+
+        Hence once. The running task's own status is announced when the task ends (see ``user_tasks.announce``).
+        """
+        announce(self)
 
 
 def _check_steps(steps: int) -> None:
@@ -629,4 +631,4 @@ def _delete_file(storage: Any, name: str) -> None:
     try:
         storage.delete(name)
     except OSError:
-        logger.warning("Could not remove artifact file %s", name, exc_info=True)
+        LOGGER.warning("Could not remove artifact file %s", name, exc_info=True)

@@ -1,26 +1,65 @@
-"""JSON forms of statuses and artifacts; the field names of django-user-tasks 4.0 are kept."""
+"""JSON forms of statuses and artifacts; the field names of django-user-tasks 4.0 are kept.
+
+Both serialize with or without a request in the context, as 4.0's did in code that
+renders a status outside a view (a receiver, a task, a shell): without one, links are
+paths such as ``/api/tasks/<uuid>/``, or ``None`` where the project routes no such URL.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from django.urls import NoReverseMatch
 from rest_framework import serializers
+from rest_framework.relations import Hyperlink
 from rest_framework.reverse import reverse
 from rest_framework.utils import html
 
 from .models import UserTaskArtifact, UserTaskStatus
 
 
-class StatusSerializer(serializers.HyperlinkedModelSerializer):
+class PathWithoutRequest:
+    """A hyperlink that, with no request in the serializer's context, is a path, or ``None`` without a route."""
+
+    # Supplied by the DRF field this is mixed into.
+    context: dict[str, Any]
+    view_name: str
+    get_url: Callable[[Any, str, Any, str | None], str | None]
+
+    def to_representation(self, value: Any) -> Any:
+        if "request" in self.context:
+            return super().to_representation(value)  # type: ignore[misc]
+        try:
+            url = self.get_url(value, self.view_name, None, self.context.get("format"))
+        except NoReverseMatch:
+            return None
+        return None if url is None else Hyperlink(url, value)
+
+
+class RelatedLink(PathWithoutRequest, serializers.HyperlinkedRelatedField):
+    """DRF's hyperlinked relation, usable without a request."""
+
+
+class IdentityLink(PathWithoutRequest, serializers.HyperlinkedIdentityField):
+    """DRF's link to the record itself, usable without a request."""
+
+
+class LinkingSerializer(serializers.HyperlinkedModelSerializer):
+    """A hyperlinked serializer whose links, declared or built from ``Meta.fields``, need no request."""
+
+    serializer_related_field = RelatedLink
+    serializer_url_field = IdentityLink
+
+
+class StatusSerializer(LinkingSerializer):
     """A status as its owner sees it, with a percent ``progress`` ready for a progress bar."""
 
-    url = serializers.HyperlinkedIdentityField(view_name="usertaskstatus-detail", lookup_field="uuid")
+    url = IdentityLink(view_name="usertaskstatus-detail", lookup_field="uuid")
     state_text = serializers.CharField(read_only=True, help_text="The state in the user's language")
     progress = serializers.FloatField(read_only=True, help_text="Percent of the steps completed, from 0 to 100")
-    artifacts = serializers.HyperlinkedRelatedField(
-        many=True, read_only=True, view_name="usertaskartifact-detail", lookup_field="uuid"
-    )
-    parent = serializers.HyperlinkedRelatedField(
+    artifacts = RelatedLink(many=True, read_only=True, view_name="usertaskartifact-detail", lookup_field="uuid")
+    parent = RelatedLink(
         read_only=True,
         allow_null=True,
         view_name="usertaskstatus-detail",
@@ -49,11 +88,11 @@ class StatusSerializer(serializers.HyperlinkedModelSerializer):
         read_only_fields = fields
 
 
-class ArtifactSerializer(serializers.HyperlinkedModelSerializer):
+class ArtifactSerializer(LinkingSerializer):
     """An artifact; ``file`` links to the permission-checked download, ``url`` is the artifact's own link."""
 
-    detail_url = serializers.HyperlinkedIdentityField(view_name="usertaskartifact-detail", lookup_field="uuid")
-    status = serializers.HyperlinkedRelatedField(read_only=True, view_name="usertaskstatus-detail", lookup_field="uuid")
+    detail_url = IdentityLink(view_name="usertaskartifact-detail", lookup_field="uuid")
+    status = RelatedLink(read_only=True, view_name="usertaskstatus-detail", lookup_field="uuid")
     file = serializers.SerializerMethodField(help_text="URL to download the artifact's file, or '' if it has none")
 
     class Meta:
@@ -62,9 +101,15 @@ class ArtifactSerializer(serializers.HyperlinkedModelSerializer):
         read_only_fields = fields
 
     def get_file(self, artifact: UserTaskArtifact) -> str:
+        """The download link (a path without a request); the storage's URL, as 4.0 gave, where none is routed."""
         if not artifact.file:
             return ""
-        return reverse("usertaskartifact-download", kwargs={"uuid": artifact.uuid}, request=self.context.get("request"))
+        try:
+            return reverse(
+                "usertaskartifact-download", kwargs={"uuid": artifact.uuid}, request=self.context.get("request")
+            )
+        except NoReverseMatch:
+            return artifact.file.url
 
 
 class EmptyRefusingDateTimeField(serializers.DateTimeField):

@@ -15,13 +15,14 @@ from celery.utils import uuid as new_task_id
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from . import canvas, user_task_stopped
+from . import announce, canvas, user_task_stopped
 from .conf import settings
 from .exceptions import TaskCanceledException
 from .models import UserTaskStatus, UserTaskStatusQuerySet
 from .repair import repair_lost_tasks
 
-logger = logging.getLogger(__name__)
+#: The module's logger, under the name django-user-tasks 4.0 gave it.
+LOGGER = logging.getLogger(__name__)
 
 #: Stands for the result Celery puts in front of a chain member's arguments.
 PREVIOUS_RESULT = object()
@@ -133,6 +134,16 @@ class UserTaskMixin:
         """Mark the status In Progress; a task canceled before it started stops here."""
         _start(self, getattr(super(), "before_start", None), task_id, args, kwargs)
 
+    def user_task_started(self) -> None:
+        """Mark the status In Progress on this worker; raise ``TaskCanceledException`` if it was canceled."""
+        worker = self.request.hostname or ""
+        own_row = self._own_row()
+        if own_row is not None and own_row.mark_started(worker):
+            return
+        status = self._status_if_tracked()
+        if status is not None:
+            status.start(worker=worker)
+
     def user_task_succeeded(self) -> None:
         own_row = self._own_row()
         if own_row is not None:
@@ -169,7 +180,7 @@ class UserTaskMixin:
         try:
             return self.status
         except UserTaskStatus.DoesNotExist:
-            logger.warning("Task %s[%s] has no status; it runs untracked", self.name, self.request.id)
+            LOGGER.warning("Task %s[%s] has no status; it runs untracked", self.name, self.request.id)
             return None
 
 
@@ -256,15 +267,10 @@ def failure_message(exception: BaseException) -> str:
 
 
 def _start(task: UserTaskMixin, proceed: Any, task_id: str, args: Any, kwargs: Any) -> None:
+    announce.task_started(task_id)
     if proceed is not None:
         proceed(task_id, args, kwargs)
-    worker = task.request.hostname or ""
-    own_row = task._own_row()
-    if own_row is not None and own_row.mark_started(worker):
-        return
-    status = task._status_if_tracked()
-    if status is not None:
-        status.start(worker=worker)
+    task.user_task_started()
 
 
 #: The ``Task`` methods the mixin hooks into, and the function doing its part.
@@ -322,7 +328,7 @@ def refuse(error: Exception) -> None:
     """
     if _veto_armed.get():
         raise SendRefused(error)
-    logger.error("Task sent without a status is not tracked: %s", error)
+    LOGGER.error("Task sent without a status is not tracked: %s", error)
 
 
 @shared_task(name="user_tasks.tasks.purge_old_user_tasks")

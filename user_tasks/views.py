@@ -1,12 +1,15 @@
 """The REST API: statuses (list, detail, cancel, delete, clear) and artifacts (list, detail, download).
 
-Views only read and call model methods: every state change lives on the models.
+Views only read and call model methods: every state change lives on the models. The
+viewsets keep the class attributes of django-user-tasks 4.0 (``queryset``,
+``serializer_class``, ``permission_classes``, ``filter_backends``, ``lookup_field``) for
+subclasses, and ``DjangoObjectPermissionsIncludingView`` is importable from here as in 4.0.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.db.models import Count, Max, Prefetch, QuerySet
@@ -23,10 +26,12 @@ from rest_framework.response import Response
 
 from .conf import settings
 from .downloads import artifact_file_response
-from .filters import StatusQueryFilter, StrictOrderingFilter, resolve_backends
+from .filters import StatusQueryFilter, StrictOrderingFilter
 from .models import UserTaskArtifact, UserTaskStatus
-from .permissions import ArtifactPermission, StatusPermission
+from .permissions import ArtifactPermission, DjangoObjectPermissionsIncludingView, StatusPermission
 from .serializers import ArtifactSerializer, ClearedSerializer, ClearSerializer, ErrorSerializer, StatusSerializer
+
+__all__ = ["ArtifactViewSet", "DjangoObjectPermissionsIncludingView", "StatusViewSet"]
 
 #: The error answers every endpoint may give.
 ERRORS = {403: ErrorSerializer, 404: ErrorSerializer}
@@ -38,13 +43,30 @@ FILE = OpenApiResponse(OpenApiTypes.BINARY, description="The file, of the media 
 ANY_SEGMENT = "[^/]+"
 
 
+class FromSettings:
+    """A class attribute computed from the settings whenever it is read, on the class as on an instance.
+
+    Reading at use time lets ``override_settings`` take effect; being a plain attribute on the
+    class too (not a ``property``) lets a subclass written for 4.0 read or extend it.
+    """
+
+    def __init__(self, read: Callable[[], Any]) -> None:
+        self.read = read
+
+    def __get__(self, instance: Any, owner: Any = None) -> Any:
+        return self.read()
+
+
 class UserTaskViewMixin:
     """What both viewsets share: the pagination named by the settings."""
 
-    @property
-    def pagination_class(self) -> Any:
-        path = settings.USER_TASKS_PAGINATION_CLASS
-        return import_string(path) if isinstance(path, str) else path
+    pagination_class = FromSettings(
+        lambda: (
+            import_string(settings.USER_TASKS_PAGINATION_CLASS)
+            if isinstance(settings.USER_TASKS_PAGINATION_CLASS, str)
+            else settings.USER_TASKS_PAGINATION_CLASS
+        )
+    )
 
 
 #: What an ETag of statuses sums up: their number, their newest change, their artifacts'.
@@ -100,26 +122,27 @@ class StatusViewSet(
 ):
     """The statuses of the tasks a user started: read them, cancel them, delete them."""
 
+    queryset = UserTaskStatus.objects.order_by("-created", "-id")
     serializer_class = StatusSerializer
     permission_classes = [StatusPermission]
+    filter_backends = FromSettings(
+        lambda: [*settings.USER_TASKS_STATUS_FILTERS, StatusQueryFilter, StrictOrderingFilter]
+    )
     lookup_field = "uuid"
     lookup_value_regex = ANY_SEGMENT
     ordering_fields = ["created", "modified", "name"]
     ordering = ["-created", "-id"]
 
-    @property
-    def filter_backends(self) -> list[Any]:
-        return [*resolve_backends(settings.USER_TASKS_STATUS_FILTERS), StatusQueryFilter, StrictOrderingFilter]
-
     def get_queryset(self) -> QuerySet:
+        queryset = super().get_queryset().select_related("parent")
         if self.action == "retrieve":
             # The ETag's figures come with the row, so a 304 costs this one query.
-            return UserTaskStatus.objects.select_related("parent").annotate(
+            return queryset.annotate(
                 artifact_count=SUMMARY["artifact_count"], newest_artifact=SUMMARY["newest_artifact"]
             )
         artifacts = Prefetch("artifacts", queryset=UserTaskArtifact.objects.only("uuid", "status_id"))
         # The parent's uuid makes its link: joined, so a page of statuses stays one query.
-        return UserTaskStatus.objects.select_related("parent").prefetch_related(artifacts)
+        return queryset.prefetch_related(artifacts)
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Polling is cheap: one aggregate query decides a 304, before any row is read."""
@@ -134,13 +157,16 @@ class StatusViewSet(
         )
         return _not_modified(request, etag) or _with_etag(Response(self.get_serializer(instance).data), etag)
 
-    @extend_schema(summary="Cancel a task", request=None, responses={201: StatusSerializer, **ERRORS})
+    @extend_schema(summary="Cancel a task", request=None, responses={200: StatusSerializer, **ERRORS})
     @action(detail=True, methods=["post"])
-    def cancel(self, request: Request, uuid: str | None = None) -> Response:
-        """Revoke the task if it has not started, stop it at its next progress report if it has."""
+    def cancel(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Revoke the task if it has not started, stop it at its next progress report if it has.
+
+        Answers 200 with the status, as django-user-tasks 4.0 does.
+        """
         instance = self.get_object()
         instance.cancel()
-        return Response(self.get_serializer(instance).data, status=status.HTTP_201_CREATED)
+        return Response(self.get_serializer(instance).data)
 
     @extend_schema(
         summary="Delete your finished tasks", request=ClearSerializer, responses={200: ClearedSerializer, **LIST_ERRORS}
@@ -185,21 +211,19 @@ class AnyAccepted(BaseContentNegotiation):
 class ArtifactViewSet(UserTaskViewMixin, viewsets.ReadOnlyModelViewSet):
     """The output of the tasks a user may see; files download through a permission check."""
 
+    queryset = UserTaskArtifact.objects.order_by("-created", "-id")
     serializer_class = ArtifactSerializer
     permission_classes = [ArtifactPermission]
+    filter_backends = FromSettings(lambda: list(settings.USER_TASKS_ARTIFACT_FILTERS))
     lookup_field = "uuid"
     lookup_value_regex = ANY_SEGMENT
 
-    @property
-    def filter_backends(self) -> list[Any]:
-        return resolve_backends(settings.USER_TASKS_ARTIFACT_FILTERS)
-
     def get_queryset(self) -> QuerySet:
-        return UserTaskArtifact.objects.select_related("status").order_by("-created", "-id")
+        return super().get_queryset().select_related("status")
 
     @extend_schema(summary="Download an artifact's file", responses={(200, "*/*"): FILE, **ERRORS})
     @action(detail=True, methods=["get"], content_negotiation_class=AnyAccepted)
-    def download(self, request: Request, uuid: str | None = None) -> FileResponse:
+    def download(self, request: Request, *args: Any, **kwargs: Any) -> FileResponse:
         """Stream the artifact's file, named after it; 404 when it has none."""
         return artifact_file_response(self.get_object())
 

@@ -11,13 +11,19 @@ from .conftest import ROOT, log_in, screenshot
 
 BAR = "[role=progressbar]"
 #: Collects every value the page's first progress bar shows, to prove it moved without a reload.
+# The page replaces a task's element with a fresh server-rendered one when output appears or the
+# task ends: the bar is looked up again on every change below the body, not observed once.
 RECORD_PROGRESS = """() => {
     window.notReloaded = true;
     window.progressSeen = [];
-    const bar = document.querySelector('[role=progressbar]');
-    const note = () => window.progressSeen.push(Number(bar.getAttribute('aria-valuenow')));
+    const note = () => {
+        const bar = document.querySelector('[role=progressbar]');
+        if (bar) window.progressSeen.push(Number(bar.getAttribute('aria-valuenow')));
+    };
     note();
-    new MutationObserver(note).observe(bar, {attributes: true, attributeFilter: ['aria-valuenow']});
+    new MutationObserver(note).observe(
+        document.body, {subtree: true, childList: true, attributes: true, attributeFilter: ['aria-valuenow']}
+    );
 }"""
 
 
