@@ -35,10 +35,22 @@ def running_worker(name: str, protocol: int) -> Iterator[Celery]:
         yield app
 
 
+# Both workers live until the end of the package: stopping an in-process worker stops every
+# other one too (Celery's test worker signals its end through a process-wide flag).
+
+
 @pytest.fixture(scope="package")
 def protocol2_app(django_db_setup, thread_connections):
-    """One worker for the whole package, as a project runs with Celery's default protocol: starting one is slow."""
+    """The worker of a project on Celery's default protocol, for the whole package: starting one is slow."""
     with running_worker("compat-protocol2", protocol=2) as app:
+        yield app
+    thread_connections.close_finished()
+
+
+@pytest.fixture(scope="package")
+def protocol1_app(django_db_setup, thread_connections):
+    """The worker of a project whose Celery app still sends protocol-1 messages."""
+    with running_worker("compat-protocol1", protocol=1) as app:
         yield app
     thread_connections.close_finished()
 

@@ -100,19 +100,30 @@ def test_artifacts_follow_their_status_under_the_rules_of_4_0(rules_of_4_0, api,
 # -- a project denying owners the right to cancel -------------------------------------------------
 
 
-def test_owner_denied_cancel_by_a_project_rule_gets_403_but_still_views(rules_of_4_0, api, actors, task, revoke):
+def test_owner_denied_cancel_by_a_project_rule_gets_403_but_still_views_and_deletes(
+    rules_of_4_0, api, actors, task, revoke
+):
     rules_of_4_0.set_perm("user_tasks.cancel_usertaskstatus", rules_of_4_0.always_deny)
     client = api(actors["owner"])
 
     assert client.post(f"/api/tasks/{task.uuid}/cancel/").status_code == 403
-    assert client.get(f"/api/tasks/{task.uuid}/").status_code == 200
     assert UserTaskStatus.objects.get(pk=task.pk).state == UserTaskStatus.PENDING
+    assert answers(client, task) == (200, 403, 204)
 
 
-def test_owner_denied_cancel_by_a_project_backend_gets_403_but_still_views(api, actors, task, revoke, settings):
+def test_owner_denied_cancel_by_a_project_backend_gets_403_but_still_views_and_deletes(
+    api, actors, task, revoke, settings
+):
     settings.AUTHENTICATION_BACKENDS = ["tests.compat.project.backends.OwnersMayNotCancel", MODEL_BACKEND]
     client = api(actors["owner"])
 
     assert client.post(f"/api/tasks/{task.uuid}/cancel/").status_code == 403
-    assert client.get(f"/api/tasks/{task.uuid}/").status_code == 200
     assert UserTaskStatus.objects.get(pk=task.pk).state == UserTaskStatus.PENDING
+    assert answers(client, task) == (200, 403, 204)
+
+
+@pytest.mark.parametrize("actor", ["other", "staff"])
+def test_others_get_404_for_every_action_under_a_project_backend(api, actors, task, revoke, settings, actor):
+    settings.AUTHENTICATION_BACKENDS = ["tests.compat.project.backends.OwnersMayNotCancel", MODEL_BACKEND]
+
+    assert answers(api(actors[actor]), task) == (404, 404, 404)

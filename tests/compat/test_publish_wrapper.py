@@ -7,20 +7,12 @@ from celery import chain, chord
 from celery.signals import before_task_publish
 
 from tests import tasks as suite_tasks
-from tests.compat.conftest import result_of, running_worker, settle
+from tests.compat.conftest import result_of, settle
 from tests.compat.project import publish
 from tests.compat.project.tasks import course_step, export_course, summarize
 from user_tasks.models import UserTaskStatus
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(scope="module")
-def protocol1_app(django_db_setup, thread_connections):
-    """A project whose Celery app still sends protocol-1 messages, with its worker."""
-    with running_worker("compat-protocol1", protocol=1) as app:
-        yield app
-    thread_connections.close_finished()
 
 
 @pytest.fixture
