@@ -107,3 +107,30 @@ def test_cancel_outside_a_task_is_announced_before_it_returns_and_only_once(
 
     status.cancel()
     assert len(mailoutbox) == 1
+
+
+def test_cancel_through_the_rest_api_is_announced_before_the_answer_and_only_once(
+    project_receiver, api, user, mailoutbox, revoke
+):
+    status = make_status(user, name="Export of course-v1:Org+Api+2024")
+    client = api(user)
+
+    assert client.post(f"/api/tasks/{status.uuid}/cancel/").status_code == 200
+    assert [message.subject for message in mailoutbox] == ["Export of course-v1:Org+Api+2024: Canceled"]
+
+    client.post(f"/api/tasks/{status.uuid}/cancel/")
+    assert len(mailoutbox) == 1
+
+
+def test_cancel_from_the_admin_is_announced_before_the_answer_and_only_once(
+    project_receiver, admin_client, user, mailoutbox, revoke
+):
+    status = make_status(user, name="Export of course-v1:Org+Admin+2024")
+    changelist = "/admin/user_tasks/usertaskstatus/"
+    selection = {"action": "cancel_selected", "_selected_action": [status.pk]}
+
+    assert admin_client.post(changelist, selection).status_code == 302
+    assert [message.subject for message in mailoutbox] == ["Export of course-v1:Org+Admin+2024: Canceled"]
+
+    admin_client.post(changelist, selection)
+    assert len(mailoutbox) == 1
