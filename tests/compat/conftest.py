@@ -1,4 +1,4 @@
-"""Fixtures of the real-project tests: in-process Celery workers, the project's receiver, its clients."""
+"""Fixtures of the real-project tests: in-process Celery workers and the project's receiver."""
 
 from __future__ import annotations
 

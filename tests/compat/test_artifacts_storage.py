@@ -9,6 +9,7 @@ from django.test import override_settings
 from django.utils.functional import empty
 
 from tests.compat.project.tasks import export_course_file
+from user_tasks.conf import get_storage
 from user_tasks.models import UserTaskArtifact
 
 pytestmark = pytest.mark.django_db
@@ -89,20 +90,14 @@ def unwrapped(storage):
 
 
 def test_get_storage_with_an_import_path_returns_an_instance_of_that_class(media):
-    from user_tasks.conf import get_storage
-
     assert isinstance(get_storage(FILE_SYSTEM), FileSystemStorage)
 
 
 def test_get_storage_without_an_import_path_returns_the_default_storage():
-    from user_tasks.conf import get_storage
-
     assert unwrapped(get_storage()) is unwrapped(default_storage)
 
 
 def test_get_storage_returns_the_storages_entry_when_there_is_one(tmp_path):
-    from user_tasks.conf import get_storage
-
     with override_settings(STORAGES=storages_entry(IN_MEMORY)):
         assert get_storage() is storages["user_task_artifacts"]
         assert get_storage(FILE_SYSTEM) is storages["user_task_artifacts"]

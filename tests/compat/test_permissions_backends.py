@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+import rules
 
 from tests.factories import make_artifact, make_staff, make_status
 from user_tasks.models import UserTaskStatus
+from user_tasks.rules import add_rules
 
 pytestmark = pytest.mark.django_db
 
@@ -34,8 +36,6 @@ def answers(client, task) -> tuple[int, int, int]:
 @pytest.fixture
 def rules_registry():
     """django-rules' registry is global: whatever a test registers is gone afterwards."""
-    import rules
-
     saved = dict(rules.permissions.permissions)
     yield rules
     rules.permissions.permissions.clear()
@@ -45,8 +45,6 @@ def rules_registry():
 @pytest.fixture
 def rules_of_4_0(rules_registry, settings):
     """The project calls 4.0's ``add_rules()`` and authenticates through the rules backend."""
-    from user_tasks.rules import add_rules
-
     settings.AUTHENTICATION_BACKENDS = [RULES_BACKEND, MODEL_BACKEND]
     add_rules()
     return rules_registry

@@ -11,6 +11,7 @@ from tests.compat.conftest import result_of, settle
 from tests.compat.project import publish
 from tests.compat.project.tasks import course_step, export_course, summarize
 from user_tasks.models import UserTaskStatus
+from user_tasks.signals import create_user_task
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -27,8 +28,6 @@ def publish_receivers():
 @pytest.fixture
 def without_4_0_receiver(publish_receivers):
     """The project's first step: 4.0's receiver disconnected; connected back afterwards, as its teardown does."""
-    from user_tasks.signals import create_user_task
-
     before_task_publish.disconnect(create_user_task)
     yield
     before_task_publish.connect(create_user_task)
@@ -54,8 +53,6 @@ def test_disconnecting_the_4_0_receiver_stops_recording_sent_tasks(celery_worker
 
 
 def test_connecting_the_4_0_receiver_back_tracks_each_task_once(celery_worker, publish_receivers, user):
-    from user_tasks.signals import create_user_task
-
     receivers = len(before_task_publish.receivers)
     before_task_publish.disconnect(create_user_task)
     before_task_publish.connect(create_user_task)
