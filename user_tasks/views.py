@@ -151,10 +151,13 @@ class StatusViewSet(
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         instance = self.get_object()
-        summary = {"count": 1, "newest": instance.modified}
-        etag = _etag(
-            request, {**summary, "artifact_count": instance.artifact_count, "newest_artifact": instance.newest_artifact}
-        )
+        if hasattr(instance, "artifact_count"):
+            artifacts = {"artifact_count": instance.artifact_count, "newest_artifact": instance.newest_artifact}
+        else:
+            # A subclass's own get_queryset() (``self.queryset.filter(...)``, as 4.0 code writes) did
+            # not bring the figures with the row: one more query.
+            artifacts = instance.artifacts.aggregate(artifact_count=Count("pk"), newest_artifact=Max("modified"))
+        etag = _etag(request, {"count": 1, "newest": instance.modified, **artifacts})
         return _not_modified(request, etag) or _with_etag(Response(self.get_serializer(instance).data), etag)
 
     @extend_schema(summary="Cancel a task", request=None, responses={200: StatusSerializer, **ERRORS})
