@@ -44,7 +44,7 @@ def test_artifact_without_a_request_links_its_status_and_download_by_path(user, 
     assert data["file"] == f"/api/artifacts/{artifact.uuid}/download/"
 
 
-@pytest.mark.urls("tests.urls_without_api")
+@pytest.mark.urls("tests.compat.urls_without_api")
 def test_links_the_project_does_not_route_are_null_and_files_keep_their_storage_url(user, media):
     status = make_status(user)
     artifact = make_artifact(status)

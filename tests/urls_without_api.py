@@ -1,3 +1,0 @@
-"""A project that renders statuses in its own views but routes none of the REST API."""
-
-urlpatterns: list = []
