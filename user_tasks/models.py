@@ -74,10 +74,12 @@ class UserTaskStatusQuerySet(models.QuerySet["UserTaskStatus"]):
         counts as one more attempt (a retry counted its attempt when it was recorded).
         """
         waiting = (UserTaskStatus.PENDING, UserTaskStatus.RETRYING)
+        # ``attempts`` first: MySQL and MariaDB apply an UPDATE's assignments left to right, so
+        # a ``state`` assigned before it would be the state its CASE reads.
         return self.unfinished().change(
+            attempts=Case(When(state__in=waiting, then=F("attempts")), default=F("attempts") + 1),
             state=UserTaskStatus.IN_PROGRESS,
             worker=worker[:255],
-            attempts=Case(When(state__in=waiting, then=F("attempts")), default=F("attempts") + 1),
         )
 
     def mark_succeeded(self) -> int:
