@@ -162,18 +162,21 @@ def _inside(containers: Any, lookup: str = "") -> Q:
 def _delete_statuses(alias: str, ids: list[int]) -> int:
     """Delete the statuses ``ids``, those inside them and all their artifacts, in a few bulk statements."""
     statuses = UserTaskStatus.objects.using(alias)
-    every, level = list(ids), ids
+    levels = [list(ids)]
     # Level by level down the parent index (canvases nest three deep at most); usually one query.
     for _depth in range(3):
-        level = list(statuses.filter(parent_id__in=level).values_list("pk", flat=True))
+        level = list(statuses.filter(parent_id__in=levels[-1]).values_list("pk", flat=True))
         if not level:
             break
-        every += level
+        levels.append(level)
+    every = [pk for level in levels for pk in level]
     artifacts = UserTaskArtifact.objects.using(alias).filter(status_id__in=every)
     for artifact in artifacts.exclude(file="").exclude(file__isnull=True).only("pk", "file"):
         remove_artifact_file(UserTaskArtifact, artifact, using=alias)
     artifacts._raw_delete(alias)
-    return statuses.filter(pk__in=every)._raw_delete(alias)
+    # The deepest level first: MySQL and MariaDB check the parent foreign key at each row
+    # deleted, not at the end of the statement, so a container may not go before its members.
+    return sum(statuses.filter(pk__in=level)._raw_delete(alias) for level in reversed(levels))
 
 
 def _insert_status(alias: str, row: Row) -> bool:
