@@ -110,6 +110,12 @@ class UserTaskStatusQuerySet(models.QuerySet["UserTaskStatus"]):
         inserted = set()
         # A lone row needs no transaction (nor the savepoint statements it would cost).
         with transaction.atomic(using=alias) if len(rows) > 1 else nullcontext():
+            if len(rows) > 1:
+                # The containers' row locks first. MySQL and MariaDB check each insert's foreign key
+                # under a shared lock of the parent row, kept until commit: raising it later for the
+                # UPDATE of the totals deadlocks with a worker updating that container's progress.
+                containers = {row.parent for row in rows} - {None}
+                list(self.using(alias).select_for_update().filter(task_id__in=containers).values_list("pk"))
             for row in rows:
                 if not _insert_status(alias, row):
                     continue
