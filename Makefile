@@ -14,10 +14,10 @@ INTEGRATION_STAMP := $(VENV)/.installed-integration
 RELEASE_STAMP := $(VENV)/.installed-release
 
 .DEFAULT_GOAL := help
-.PHONY: help venv browser test test-integration bench bench-real demo quality docs messages messages-check dist check-install release-check tox tox-ends clean
+.PHONY: help venv browser test test-integration test-integration-mariadb bench bench-real demo quality docs messages messages-check dist check-install release-check tox tox-ends clean
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-25s %s\n", $$1, $$2}'
 
 venv: $(TEST_STAMP) ## Create .venv with the test and quality requirements and the package (editable)
 
@@ -39,7 +39,9 @@ $(DEMO_STAMP): requirements/demo.txt requirements/base.txt $(PACKAGING) | $(VENV
 	$(PIP) -r requirements/demo.txt -e .
 	@touch $@
 
-$(INTEGRATION_STAMP): requirements/integration.txt | $(VENV_PYTHON)
+# mysqlclient builds from source: scripts/services.sh installs the Debian packages it needs first.
+$(INTEGRATION_STAMP): requirements/integration.txt requirements/mysql.txt | $(VENV_PYTHON)
+	scripts/services.sh build-deps
 	$(PIP) -r requirements/integration.txt
 	@touch $@
 
@@ -61,12 +63,17 @@ browser: ## Install Chromium for the browser tests (Debian package), unless $(CH
 	fi
 
 test: venv browser ## Run the whole test suite (browser tests included) with a coverage report
-	$(VENV_PYTHON) -m pytest --cov --cov-report=term-missing --ignore=tests/integration $(PYTEST_ARGS)
+	$(VENV_PYTHON) -m pytest --cov --cov-report=term-missing --ignore=tests/integration --ignore=tests/mariadb $(PYTEST_ARGS)
 
 # The browser tests run the SQLite demo: `make test` covers them.
 test-integration: venv $(INTEGRATION_STAMP) ## Run the suite on PostgreSQL and Redis, which scripts/services.sh installs and starts
 	scripts/services.sh
-	$(VENV_PYTHON) -m pytest --ds=tests.settings_integration --ignore=tests/browser $(PYTEST_ARGS)
+	$(VENV_PYTHON) -m pytest --ds=tests.settings_integration --ignore=tests/browser --ignore=tests/mariadb $(PYTEST_ARGS)
+
+# The same suite, and tests/mariadb/ (migrations of MariaDB databases written by django-user-tasks).
+test-integration-mariadb: venv $(INTEGRATION_STAMP) ## Run the suite on MariaDB and Redis, which scripts/services.sh installs and starts
+	scripts/services.sh start mariadb redis
+	$(VENV_PYTHON) -m pytest --ds=tests.settings_mariadb --ignore=tests/browser $(PYTEST_ARGS)
 
 DEMO_ADDRPORT ?= 127.0.0.1:8000
 bench: venv ## Run the benchmarks on SQLite with in-process workers (quick; prints figures)
