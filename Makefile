@@ -11,6 +11,7 @@ TEST_STAMP := $(VENV)/.installed-test
 DEMO_STAMP := $(VENV)/.installed-demo
 DOCS_STAMP := $(VENV)/.installed-docs
 INTEGRATION_STAMP := $(VENV)/.installed-integration
+MYSQL_STAMP := $(VENV)/.installed-mysql
 RELEASE_STAMP := $(VENV)/.installed-release
 
 .DEFAULT_GOAL := help
@@ -40,10 +41,17 @@ $(DEMO_STAMP): requirements/demo.txt requirements/base.txt $(PACKAGING) | $(VENV
 	@touch $@
 
 # mysqlclient builds from source: scripts/services.sh installs the Debian packages it needs first.
-$(INTEGRATION_STAMP): requirements/integration.txt requirements/mysql.txt | $(VENV_PYTHON)
+$(MYSQL_STAMP): requirements/mysql.txt | $(VENV_PYTHON)
 	scripts/services.sh build-deps
+	$(PIP) -r requirements/mysql.txt
+	@touch $@
+
+$(INTEGRATION_STAMP): requirements/integration.txt $(MYSQL_STAMP) | $(VENV_PYTHON)
 	$(PIP) -r requirements/integration.txt
 	@touch $@
+
+# The demo on DATABASE_URL=mysql://… needs the MySQL/MariaDB driver too.
+DEMO_DRIVERS := $(if $(filter mysql://%,$(DATABASE_URL)),$(MYSQL_STAMP))
 
 $(DOCS_STAMP): requirements/docs.txt requirements/base.txt $(PACKAGING) | $(VENV_PYTHON)
 	$(PIP) -r requirements/docs.txt -e .
@@ -83,7 +91,7 @@ bench-real: venv $(INTEGRATION_STAMP) ## Run the benchmarks on PostgreSQL, Redis
 	scripts/services.sh
 	$(VENV_PYTHON) -m benchmarks --real
 
-demo: $(DEMO_STAMP) ## Run the demo (web server + Celery worker) at http://127.0.0.1:8000/, login demo/demo
+demo: $(DEMO_STAMP) $(DEMO_DRIVERS) ## Run the demo (web server + Celery worker) at http://127.0.0.1:8000/, login demo/demo
 	$(VENV_PYTHON) manage.py demo $(DEMO_ADDRPORT)
 
 quality: venv ## Lint, check formatting, type-check the package
