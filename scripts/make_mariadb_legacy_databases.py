@@ -59,6 +59,10 @@ def sql(database: dict[str, Any], statement: str) -> None:
     subprocess.run([*client("mariadb", database), "-e", statement], check=True)
 
 
+def output_of(command: list[str]) -> str:
+    return subprocess.run(command, check=True, capture_output=True, text=True).stdout.strip()
+
+
 def build(output: Path, packages: list[str], database: dict[str, Any]) -> None:
     name = f"{database['TEST']['NAME']}_legacy"
     with tempfile.TemporaryDirectory(prefix="user-tasks-legacy-") as venv:
@@ -67,38 +71,24 @@ def build(output: Path, packages: list[str], database: dict[str, Any]) -> None:
         python = str(Path(venv) / "bin" / "python")
         pip = [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
         subprocess.run([*pip, *packages, DRIVER], check=True)
-        versions = subprocess.run(
-            [python, "-c", "import django, MySQLdb; print(django.get_version())"],
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
+        django_version = output_of([python, "-c", "import django; print(django.get_version())"])
         sql(database, f"DROP DATABASE IF EXISTS {name}; CREATE DATABASE {name} CHARACTER SET utf8mb4")
         try:
             target = {**database, "NAME": name}
             target.pop("TEST", None)
             # From /: the child must import the released user_tasks, not this checkout's.
             subprocess.run([python, __file__, "--populate", json.dumps(target)], check=True, cwd="/")
-            dump = subprocess.run(
-                [*client("mariadb-dump", database), "--skip-dump-date", "--skip-comments", "--skip-extended-insert"]
-                + ["--single-transaction", name],
-                check=True,
-                capture_output=True,
-                text=True,
-            ).stdout
-            server_version = subprocess.run(
-                [*client("mariadb", database), "-N", "-B", "-e", "SELECT VERSION()"],
-                check=True,
-                capture_output=True,
-                text=True,
-            ).stdout.strip()
+            # One INSERT a row, no date or host: a rebuild differs only where the data does.
+            options = ["--skip-dump-date", "--skip-comments", "--skip-extended-insert", "--single-transaction"]
+            dump = output_of([*client("mariadb-dump", database), *options, name])
+            server_version = output_of([*client("mariadb", database), "-N", "-B", "-e", "SELECT VERSION()"])
         finally:
             sql(database, f"DROP DATABASE IF EXISTS {name}")
     header = (
         f"-- Written by scripts/make_mariadb_legacy_databases.py: {packages[0]} migrated and filled under "
-        f"Django {versions}, MariaDB {server_version}.\n"
+        f"Django {django_version}, MariaDB {server_version}.\n"
     )
-    output.write_text(header + dump)
+    output.write_text(header + dump + "\n")
     print(f"wrote {output}")
 
 
