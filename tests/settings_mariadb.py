@@ -12,17 +12,14 @@ PostgreSQL.
 import os
 
 from tests.settings_integration import *  # noqa: F403
+from tests.settings_integration import connected_database
 
 _TEST_DATABASE = os.environ.get("INTEGRATION_MYSQL_TEST_NAME", "test_user_tasks")
 
 DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.mysql",
-        "NAME": (
-            _TEST_DATABASE
-            if os.environ.get("USER_TASKS_TEST_WORKER") == "1"
-            else os.environ.get("INTEGRATION_MYSQL_NAME", "user_tasks")
-        ),
+        "NAME": connected_database(os.environ.get("INTEGRATION_MYSQL_NAME", "user_tasks"), _TEST_DATABASE),
         "USER": os.environ.get("INTEGRATION_MYSQL_USER", "user_tasks"),
         "PASSWORD": os.environ.get("INTEGRATION_MYSQL_PASSWORD", "user_tasks"),
         "HOST": os.environ.get("INTEGRATION_MYSQL_HOST", "127.0.0.1"),

@@ -9,9 +9,7 @@ separate process, as a site upgrading would.
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
@@ -23,7 +21,7 @@ import pytest
 from django.conf import settings
 from MySQLdb.cursors import DictCursor
 
-from tests.test_migrations import TABLES
+from tests.test_migrations import TABLES, manage
 
 ROOT = Path(__file__).resolve().parents[2]
 DUMPS = {
@@ -91,17 +89,8 @@ def load(server: dict[str, Any], name: str, dump: Path) -> None:
 
 
 def django(name: str, *arguments: str) -> str:
-    """Run ``python -m django`` on the database ``name``; return its output."""
-    environment = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings_mariadb", "INTEGRATION_MYSQL_NAME": name}
-    environment.pop("USER_TASKS_TEST_WORKER", None)
-    return subprocess.run(
-        [sys.executable, "-m", "django", *arguments],
-        env=environment,
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=ROOT,
-    ).stdout
+    """Run ``python -m django`` on the database ``name`` of the server; return its output."""
+    return manage("tests.settings_mariadb", {"INTEGRATION_MYSQL_NAME": name}, *arguments)
 
 
 def rows(server: dict[str, Any], name: str, table: str, *, uuids_as_stored: bool = False) -> list[dict[str, Any]]:
