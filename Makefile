@@ -11,13 +11,14 @@ TEST_STAMP := $(VENV)/.installed-test
 DEMO_STAMP := $(VENV)/.installed-demo
 DOCS_STAMP := $(VENV)/.installed-docs
 INTEGRATION_STAMP := $(VENV)/.installed-integration
+MYSQL_STAMP := $(VENV)/.installed-mysql
 RELEASE_STAMP := $(VENV)/.installed-release
 
 .DEFAULT_GOAL := help
-.PHONY: help venv browser test test-integration bench bench-real demo quality docs messages messages-check dist check-install release-check tox tox-ends clean
+.PHONY: help venv browser test test-integration test-integration-mariadb bench bench-real demo quality docs messages messages-check dist check-install release-check tox tox-ends clean
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-25s %s\n", $$1, $$2}'
 
 venv: $(TEST_STAMP) ## Create .venv with the test and quality requirements and the package (editable)
 
@@ -39,9 +40,18 @@ $(DEMO_STAMP): requirements/demo.txt requirements/base.txt $(PACKAGING) | $(VENV
 	$(PIP) -r requirements/demo.txt -e .
 	@touch $@
 
-$(INTEGRATION_STAMP): requirements/integration.txt | $(VENV_PYTHON)
+# mysqlclient builds from source: scripts/services.sh installs the Debian packages it needs first.
+$(MYSQL_STAMP): requirements/mysql.txt | $(VENV_PYTHON)
+	scripts/services.sh build-deps
+	$(PIP) -r requirements/mysql.txt
+	@touch $@
+
+$(INTEGRATION_STAMP): requirements/integration.txt $(MYSQL_STAMP) | $(VENV_PYTHON)
 	$(PIP) -r requirements/integration.txt
 	@touch $@
+
+# The demo on DATABASE_URL=mysql://… needs the MySQL/MariaDB driver too.
+DEMO_DRIVERS := $(if $(filter mysql://%,$(DATABASE_URL)),$(MYSQL_STAMP))
 
 $(DOCS_STAMP): requirements/docs.txt requirements/base.txt $(PACKAGING) | $(VENV_PYTHON)
 	$(PIP) -r requirements/docs.txt -e .
@@ -61,12 +71,17 @@ browser: ## Install Chromium for the browser tests (Debian package), unless $(CH
 	fi
 
 test: venv browser ## Run the whole test suite (browser tests included) with a coverage report
-	$(VENV_PYTHON) -m pytest --cov --cov-report=term-missing --ignore=tests/integration $(PYTEST_ARGS)
+	$(VENV_PYTHON) -m pytest --cov --cov-report=term-missing --ignore=tests/integration --ignore=tests/mariadb $(PYTEST_ARGS)
 
 # The browser tests run the SQLite demo: `make test` covers them.
 test-integration: venv $(INTEGRATION_STAMP) ## Run the suite on PostgreSQL and Redis, which scripts/services.sh installs and starts
 	scripts/services.sh
-	$(VENV_PYTHON) -m pytest --ds=tests.settings_integration --ignore=tests/browser $(PYTEST_ARGS)
+	$(VENV_PYTHON) -m pytest --ds=tests.settings_integration --ignore=tests/browser --ignore=tests/mariadb $(PYTEST_ARGS)
+
+# The same suite, and tests/mariadb/ (migrations of MariaDB databases written by django-user-tasks).
+test-integration-mariadb: venv $(INTEGRATION_STAMP) ## Run the suite on MariaDB and Redis, which scripts/services.sh installs and starts
+	scripts/services.sh start mariadb redis
+	$(VENV_PYTHON) -m pytest --ds=tests.settings_mariadb --ignore=tests/browser $(PYTEST_ARGS)
 
 DEMO_ADDRPORT ?= 127.0.0.1:8000
 bench: venv ## Run the benchmarks on SQLite with in-process workers (quick; prints figures)
@@ -76,7 +91,7 @@ bench-real: venv $(INTEGRATION_STAMP) ## Run the benchmarks on PostgreSQL, Redis
 	scripts/services.sh
 	$(VENV_PYTHON) -m benchmarks --real
 
-demo: $(DEMO_STAMP) ## Run the demo (web server + Celery worker) at http://127.0.0.1:8000/, login demo/demo
+demo: $(DEMO_STAMP) $(DEMO_DRIVERS) ## Run the demo (web server + Celery worker) at http://127.0.0.1:8000/, login demo/demo
 	$(VENV_PYTHON) manage.py demo $(DEMO_ADDRPORT)
 
 quality: venv ## Lint, check formatting, type-check the package

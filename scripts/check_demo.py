@@ -6,10 +6,16 @@ needed) with its files in a temporary directory, then, as a user would: reads th
 from its output, logs in, starts the export, waits for the real worker to finish it, downloads
 the file and opens "My tasks". Exits non-zero, with the demo's output, on the first failure.
 Standard library only, so it runs before any virtualenv exists.
+
+The demo runs on its defaults (SQLite, the embedded broker), whatever ``DATABASE_*`` and
+``CELERY_*`` variables are set; ``--database-url URL`` runs it on that database instead, e.g.
+``--database-url mysql://user_tasks:user_tasks@127.0.0.1:3307/user_tasks`` on the MariaDB server
+of ``scripts/services.sh start mariadb``.
 """
 
 from __future__ import annotations
 
+import argparse
 import http.cookiejar
 import json
 import os
@@ -123,12 +129,18 @@ def check(url: str, username: str, password: str) -> None:
 
 
 def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", help="the demo's DATABASE_URL (default: its SQLite file)")
+    arguments = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="user-tasks-demo-") as var_dir:
         output = Path(var_dir) / "make-demo.log"
         env = {key: value for key, value in os.environ.items() if not key.startswith(("DATABASE_", "CELERY_"))}
         env["DEMO_VAR_DIR"] = var_dir
+        if arguments.database_url:
+            env["DATABASE_URL"] = arguments.database_url
         command = ["make", "demo", f"DEMO_ADDRPORT=127.0.0.1:{free_port()}"]
-        print(f"Running {' '.join(command)} in {ROOT}")
+        where = f" on {arguments.database_url}" if arguments.database_url else ""
+        print(f"Running {' '.join(command)} in {ROOT}{where}")
         with output.open("wb") as log:
             demo = subprocess.Popen(
                 command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True

@@ -13,16 +13,18 @@ from urllib.parse import urlsplit
 
 from tests.settings import *  # noqa: F403
 
+
+def connected_database(name: str, test_name: str) -> str:
+    """``test_name`` in a worker process the integration tests started, ``name`` anywhere else."""
+    return test_name if os.environ.get("USER_TASKS_TEST_WORKER") == "1" else name
+
+
 _TEST_DATABASE = os.environ.get("INTEGRATION_TEST_DB_NAME", "test_user_tasks")
 
 DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.postgresql",
-        "NAME": (
-            _TEST_DATABASE
-            if os.environ.get("USER_TASKS_TEST_WORKER") == "1"
-            else os.environ.get("INTEGRATION_DB_NAME", "user_tasks")
-        ),
+        "NAME": connected_database(os.environ.get("INTEGRATION_DB_NAME", "user_tasks"), _TEST_DATABASE),
         "USER": os.environ.get("INTEGRATION_DB_USER", "user_tasks"),
         "PASSWORD": os.environ.get("INTEGRATION_DB_PASSWORD", "user_tasks"),
         "HOST": os.environ.get("INTEGRATION_DB_HOST", "127.0.0.1"),

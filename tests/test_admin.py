@@ -208,10 +208,12 @@ def test_renaming_writes_the_name_alone_so_a_workers_progress_is_kept(admin_clie
     assert response.status_code == 302
     saved = UserTaskStatus.objects.get(pk=status.pk)
     assert (saved.name, saved.state, saved.completed_steps) == ("New name", UserTaskStatus.IN_PROGRESS, 3)
-    updates = [query["sql"] for query in queries if query["sql"].startswith('UPDATE "user_tasks_usertaskstatus"')]
+    quote = connection.ops.quote_name
+    update = f"UPDATE {quote('user_tasks_usertaskstatus')}"
+    updates = [query["sql"] for query in queries if query["sql"].startswith(update)]
     assert len(updates) == 1
-    assert '"state"' not in updates[0]
-    assert '"completed_steps"' not in updates[0]
+    assert quote("state") not in updates[0]
+    assert quote("completed_steps") not in updates[0]
 
 
 def test_add_page_is_forbidden(admin_client):

@@ -34,9 +34,9 @@ def connected(database: Path) -> Iterator[sqlite3.Connection]:
         yield db
 
 
-def django(database: Path, *arguments: str) -> str:
-    """Run ``python -m django`` on the SQLite file ``database``; return its output."""
-    environment = {**os.environ, "USER_TASKS_DB": str(database), "DJANGO_SETTINGS_MODULE": "tests.legacy_settings"}
+def manage(settings_module: str, variables: dict[str, str], *arguments: str) -> str:
+    """Run ``python -m django`` in a process of its own, as a site's ``manage.py`` would; return its output."""
+    environment = {**os.environ, **variables, "DJANGO_SETTINGS_MODULE": settings_module}
     return subprocess.run(
         [sys.executable, "-m", "django", *arguments],
         env=environment,
@@ -45,6 +45,11 @@ def django(database: Path, *arguments: str) -> str:
         check=True,
         cwd=Path(__file__).parent.parent,
     ).stdout
+
+
+def django(database: Path, *arguments: str) -> str:
+    """Run ``python -m django`` on the SQLite file ``database``; return its output."""
+    return manage("tests.legacy_settings", {"USER_TASKS_DB": str(database)}, *arguments)
 
 
 def legacy_database(tmp_path: Path) -> Path:

@@ -28,6 +28,10 @@ class Recorder:
         return execute(sql, params, many, context)
 
     def attach(self, **kwargs) -> None:
+        # Connecting costs statements of its own on some databases (MySQL and MariaDB ask the
+        # server's version and set the isolation level): connect first, as a worker whose
+        # connection outlives its tasks did long ago.
+        connection.ensure_connection()
         wrapper = connection.execute_wrapper(self)
         wrapper.__enter__()
         self.open[threading.get_ident()] = wrapper

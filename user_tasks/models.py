@@ -75,10 +75,12 @@ class UserTaskStatusQuerySet(models.QuerySet["UserTaskStatus"]):
         counts as one more attempt (a retry counted its attempt when it was recorded).
         """
         waiting = (UserTaskStatus.PENDING, UserTaskStatus.RETRYING)
+        # ``attempts`` first: MySQL and MariaDB apply an UPDATE's assignments left to right, so
+        # a ``state`` assigned before it would be the state its CASE reads.
         return self.unfinished().change(
+            attempts=Case(When(state__in=waiting, then=F("attempts")), default=F("attempts") + 1),
             state=UserTaskStatus.IN_PROGRESS,
             worker=worker[:255],
-            attempts=Case(When(state__in=waiting, then=F("attempts")), default=F("attempts") + 1),
         )
 
     def mark_succeeded(self) -> int:
@@ -109,6 +111,12 @@ class UserTaskStatusQuerySet(models.QuerySet["UserTaskStatus"]):
         inserted = set()
         # A lone row needs no transaction (nor the savepoint statements it would cost).
         with transaction.atomic(using=alias) if len(rows) > 1 else nullcontext():
+            if len(rows) > 1:
+                # The containers' row locks first. MySQL and MariaDB check each insert's foreign key
+                # under a shared lock of the parent row, kept until commit: raising it later for the
+                # UPDATE of the totals deadlocks with a worker updating that container's progress.
+                containers = {row.parent for row in rows} - {None}
+                list(self.using(alias).select_for_update().filter(task_id__in=containers).values_list("pk"))
             for row in rows:
                 if not _insert_status(alias, row):
                     continue
@@ -161,18 +169,21 @@ def _inside(containers: Any, lookup: str = "") -> Q:
 def _delete_statuses(alias: str, ids: list[int]) -> int:
     """Delete the statuses ``ids``, those inside them and all their artifacts, in a few bulk statements."""
     statuses = UserTaskStatus.objects.using(alias)
-    every, level = list(ids), ids
+    levels = [list(ids)]
     # Level by level down the parent index (canvases nest three deep at most); usually one query.
     for _depth in range(3):
-        level = list(statuses.filter(parent_id__in=level).values_list("pk", flat=True))
+        level = list(statuses.filter(parent_id__in=levels[-1]).values_list("pk", flat=True))
         if not level:
             break
-        every += level
+        levels.append(level)
+    every = [pk for level in levels for pk in level]
     artifacts = UserTaskArtifact.objects.using(alias).filter(status_id__in=every)
     for artifact in artifacts.exclude(file="").exclude(file__isnull=True).only("pk", "file"):
         remove_artifact_file(UserTaskArtifact, artifact, using=alias)
     artifacts._raw_delete(alias)
-    return statuses.filter(pk__in=every)._raw_delete(alias)
+    # The deepest level first: MySQL and MariaDB check the parent foreign key at each row
+    # deleted, not at the end of the statement, so a container may not go before its members.
+    return sum(statuses.filter(pk__in=level)._raw_delete(alias) for level in reversed(levels))
 
 
 def _insert_status(alias: str, row: Row) -> bool:

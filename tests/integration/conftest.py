@@ -1,6 +1,7 @@
-"""Worker processes for the integration tests: ``celery worker`` (prefork) on Redis and PostgreSQL.
+"""Worker processes for the integration tests: ``celery worker`` (prefork) on Redis and PostgreSQL or MariaDB.
 
-Run by ``make test-integration`` (``tests.settings_integration``), which starts the servers.
+Run by ``make test-integration`` (``tests.settings_integration``) and ``make
+test-integration-mariadb`` (``tests.settings_mariadb``), which start the servers.
 Each worker is a real ``celery worker`` process with its pool of child processes; the tests
 may kill it, or one of its children, with SIGKILL.
 """
@@ -65,9 +66,16 @@ class Worker:
         return self.log.read_text(errors="replace")
 
 
+#: The database servers the integration tests run on; SQLite's file would not be shared safely.
+SERVER_ENGINES = ("django.db.backends.postgresql", "django.db.backends.mysql")
+
+
 def _require_servers() -> None:
-    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
-        pytest.fail("The integration tests run on PostgreSQL and Redis: use `make test-integration`.")
+    if settings.DATABASES["default"]["ENGINE"] not in SERVER_ENGINES:
+        pytest.fail(
+            "The integration tests run on PostgreSQL or MariaDB, and Redis: "
+            "use `make test-integration` or `make test-integration-mariadb`."
+        )
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +87,7 @@ def start_worker(django_db_setup, tmp_path_factory) -> Iterator[object]:
     redis_client().flushdb()  # messages left by earlier runs, or sent by unit tests, would be run
     logs = tmp_path_factory.mktemp("workers")
     started: list[Worker] = []
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings_integration", "USER_TASKS_TEST_WORKER": "1"}
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": settings.SETTINGS_MODULE, "USER_TASKS_TEST_WORKER": "1"}
     env.pop("PYTEST_CURRENT_TEST", None)
 
     def start(name: str, concurrency: int = 2, queue: str = "celery") -> Worker:

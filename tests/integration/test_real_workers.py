@@ -1,4 +1,4 @@
-"""Tracking through ``celery worker`` processes on Redis and PostgreSQL: crashes, limits, races, load."""
+"""Tracking through ``celery worker`` processes on Redis and PostgreSQL or MariaDB: crashes, limits, races, load."""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
 """The Celery app the integration tests' worker processes run: ``celery -A tests.integration.worker worker``.
 
-It is the suite's app (configured from ``tests.settings_integration``) with every test task
-registered, including those of ``tests.integration.tasks`` and their stop counter.
+It is the suite's app (configured from ``DJANGO_SETTINGS_MODULE``, the settings the tests run
+with, ``tests.settings_integration`` by default) with every test task registered, including
+those of ``tests.integration.tasks`` and their stop counter.
 """
 
 import os
