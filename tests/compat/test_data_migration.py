@@ -73,6 +73,7 @@ def test_project_migrations_run_with_ours_on_a_4_0_database_and_read_its_rows(tm
     assert project == {
         "statuses": [
             ["chain-1", "Yearly report", "In Progress", 100, 32767, "legacy", ""],
+            ["import-1", "Import « contacts » 📇", "Failed", 2, 3, "zoë", ""],
             ["relink-exports", "Relink 2 exports", "Pending", 1, 2, "legacy", ""],
             ["sample-export", "Export of course-v1:Sample", "Succeeded", 2, 2, "studio-sample", ""],
             ["task-1", "Export 2024", "Succeeded", 32767, 32767, "legacy", ""],
