@@ -11,6 +11,7 @@ from django.db import connection, connections
 
 from tests import tasks
 from user_tasks import canvas, signals
+from user_tasks.exceptions import TaskCanceledException
 from user_tasks.models import UserTaskStatus
 
 
@@ -197,3 +198,44 @@ def test_disconnecting_create_user_task_stops_the_recording(user):
 
     tasks.export.app.send_task("tests.tasks.export", kwargs={"user_id": user.pk}, task_id="t-10")
     assert UserTaskStatus.objects.filter(task_id="t-10").exists()
+
+
+@pytest.fixture
+def running_export(user):
+    """``tests.tasks.export`` with the request of a call whose status is Pending, as a worker holds it."""
+    status = revoked_status(user)
+    tasks.export.push_request(id=status.task_id, hostname="worker@host")
+    yield status
+    tasks.export.pop_request()
+
+
+@pytest.mark.django_db
+def test_receivers_called_with_4_0s_arguments_have_4_0s_effect(running_export, stopped):
+    """Projects call 4.0's receivers themselves (from their own signal wrappers, in tests)."""
+    signals.start_user_task(sender=tasks.export, task_id=running_export.task_id, task=tasks.export, args=(), kwargs={})
+    assert UserTaskStatus.objects.get(pk=running_export.pk).state == UserTaskStatus.IN_PROGRESS
+
+    signals.retrying_task(sender=tasks.export, request=tasks.export.request, reason="busy", einfo=None)
+    retried = UserTaskStatus.objects.get(pk=running_export.pk)
+    assert (retried.state, retried.attempts) == (UserTaskStatus.RETRYING, 2)
+
+    signals.task_failed(sender=tasks.export, task_id=running_export.task_id, exception=ValueError("no disk"), args=())
+    failed = UserTaskStatus.objects.get(pk=running_export.pk)
+    assert failed.state == UserTaskStatus.FAILED
+    assert failed.artifacts.get(name="Error").text == "no disk"
+    assert stopped == [(running_export.task_id, UserTaskStatus.FAILED)]
+
+
+@pytest.mark.django_db
+def test_success_receiver_called_with_4_0s_arguments_ends_the_task(running_export, stopped):
+    signals.task_succeeded(sender=tasks.export, result="data")
+
+    assert UserTaskStatus.objects.get(pk=running_export.pk).state == UserTaskStatus.SUCCEEDED
+    assert stopped == [(running_export.task_id, UserTaskStatus.SUCCEEDED)]
+
+
+@pytest.mark.django_db
+def test_failure_receiver_ends_a_canceled_task_canceled(running_export, revoke):
+    signals.task_failed(sender=tasks.export, task_id=running_export.task_id, exception=TaskCanceledException())
+
+    assert UserTaskStatus.objects.get(pk=running_export.pk).state == UserTaskStatus.CANCELED
