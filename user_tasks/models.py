@@ -111,10 +111,12 @@ class UserTaskStatusQuerySet(models.QuerySet["UserTaskStatus"]):
         inserted = set()
         # A lone row needs no transaction (nor the savepoint statements it would cost).
         with transaction.atomic(using=alias) if len(rows) > 1 else nullcontext():
-            if len(rows) > 1:
+            if len(rows) > 1 and connections[alias].features.has_select_for_update:
                 # The containers' row locks first. MySQL and MariaDB check each insert's foreign key
                 # under a shared lock of the parent row, kept until commit: raising it later for the
                 # UPDATE of the totals deadlocks with a worker updating that container's progress.
+                # SQLite has no row locks: there a read first would make the transaction's first write
+                # fail at once ("database is locked") while another connection writes, not wait.
                 containers = {row.parent for row in rows} - {None}
                 list(self.using(alias).select_for_update().filter(task_id__in=containers).values_list("pk"))
             for row in rows:
