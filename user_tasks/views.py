@@ -57,16 +57,16 @@ class FromSettings:
         return self.read()
 
 
+def _pagination_class() -> Any:
+    """The class ``USER_TASKS_PAGINATION_CLASS`` names (or is), or ``None``."""
+    chosen = settings.USER_TASKS_PAGINATION_CLASS
+    return import_string(chosen) if isinstance(chosen, str) else chosen
+
+
 class UserTaskViewMixin:
     """What both viewsets share: the pagination named by the settings."""
 
-    pagination_class = FromSettings(
-        lambda: (
-            import_string(settings.USER_TASKS_PAGINATION_CLASS)
-            if isinstance(settings.USER_TASKS_PAGINATION_CLASS, str)
-            else settings.USER_TASKS_PAGINATION_CLASS
-        )
-    )
+    pagination_class = FromSettings(_pagination_class)
 
 
 #: What an ETag of statuses sums up: their number, their newest change, their artifacts'.
