@@ -53,6 +53,10 @@ MEDIA_ROOT = os.path.join(tempfile.gettempdir(), "user_tasks_test_media")
 # Fast hashing: the suite creates many users and never needs real password security.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
+# E-mail a project's receivers send (tests/compat/): Django's test runner makes every mailer
+# in-memory. Django 6.1 warns (an error here) when a mail is sent without MAILERS; older
+# versions ignore the setting.
+MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
 
 # Any control message a test sends (a revoke, say) goes to an in-process broker.
 CELERY_BROKER_URL = "memory://"
