@@ -9,23 +9,15 @@ from rest_framework.test import APIRequestFactory
 
 from tests.compat.project.serializers import ExportStatusSerializer, StatusWithoutArtifacts
 from tests.factories import make_artifact, make_status
+from tests.test_api import CONTRACT_ARTIFACT_FIELDS, CONTRACT_STATUS_FIELDS
 from user_tasks.models import UserTaskArtifact
 from user_tasks.serializers import ArtifactSerializer, StatusSerializer
 
 pytestmark = pytest.mark.django_db
 
-STATUS_FIELDS_OF_4_0 = {
-    "name",
-    "state",
-    "state_text",
-    "completed_steps",
-    "total_steps",
-    "attempts",
-    "created",
-    "modified",
-    "artifacts",
-}
-ARTIFACT_FIELDS_OF_4_0 = {"name", "created", "modified", "status", "file", "text", "url"}
+#: The fields of 4.0's JSON, which the contract keeps.
+STATUS_FIELDS_OF_4_0 = CONTRACT_STATUS_FIELDS
+ARTIFACT_FIELDS_OF_4_0 = CONTRACT_ARTIFACT_FIELDS
 
 
 @pytest.fixture
