@@ -24,7 +24,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error]:
                 id="user_tasks.E001",
             )
         )
-    import_path = getattr(django_settings, "USER_TASKS_ARTIFACT_STORAGE", None)
+    import_path = settings.artifact_storage_path
     storages_setting = getattr(django_settings, "STORAGES", {})
     if import_path and ARTIFACT_STORAGE_ALIAS not in storages_setting:
         try:

@@ -36,7 +36,12 @@ class LazySettings:
         the import path of a storage class, instantiated with no arguments. Default: Django's
         default storage.
         """
-        return get_storage(getattr(django_settings, "USER_TASKS_ARTIFACT_STORAGE", None))
+        return get_storage(self.artifact_storage_path)
+
+    @property
+    def artifact_storage_path(self) -> str | None:
+        """The import path ``USER_TASKS_ARTIFACT_STORAGE`` holds, as given (the system checks read it)."""
+        return getattr(django_settings, "USER_TASKS_ARTIFACT_STORAGE", None)
 
     @property
     def USER_TASKS_STATUS_FILTERS(self) -> tuple[type, ...]:  # noqa: N802

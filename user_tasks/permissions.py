@@ -16,6 +16,7 @@ Which records a user can see at all is the filter backends' rule (``user_tasks.f
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from django.conf import settings as django_settings
@@ -40,10 +41,18 @@ def backends_decide() -> bool:
     chosen = settings.USER_TASKS_PERMISSIONS_FROM_BACKENDS
     if chosen is not None:
         return bool(chosen)
-    for path in getattr(django_settings, "AUTHENTICATION_BACKENDS", ()):
+    paths = tuple(getattr(django_settings, "AUTHENTICATION_BACKENDS", ()))
+    return _own_permission_backend(paths) or (RULES_BACKEND in paths and _rules_registered())
+
+
+@functools.cache
+def _own_permission_backend(paths: tuple[str, ...]) -> bool:
+    """Whether a backend of ``paths``, besides Django's and django-rules', answers ``has_perm`` itself.
+
+    Cached by the paths: the classes do not change while the settings name the same ones.
+    """
+    for path in paths:
         if path == RULES_BACKEND:
-            if _rules_registered():
-                return True
             continue
         has_perm = getattr(import_string(path), "has_perm", None)
         if has_perm is not None and has_perm not in (BaseBackend.has_perm, ModelBackend.has_perm):
@@ -58,11 +67,16 @@ def _rules_registered() -> bool:
     return any(name.startswith("user_tasks.") for name in permissions)
 
 
+def backends_grant(user: Any, permission: str, obj: Any) -> bool:
+    """4.0's question to the backends: ``permission`` on the model, then on ``obj``."""
+    return user.has_perm(permission) and user.has_perm(permission, obj)
+
+
 def may(user: Any, action: str, status: UserTaskStatus) -> bool:
     """Whether ``user`` may ``action`` (view, cancel, change, delete) the status ``status``."""
     permission = f"user_tasks.{action}_usertaskstatus"
     if backends_decide():
-        return user.has_perm(permission) and user.has_perm(permission, status)
+        return backends_grant(user, permission, status)
     if user.is_superuser:
         return True
     if action != "change" and status.user_id == user.pk:
@@ -74,7 +88,7 @@ def may_view_artifact(user: Any, artifact: UserTaskArtifact) -> bool:
     """Whether ``user`` may read ``artifact``: whoever may view its status, or holds the artifact permission."""
     permission = "user_tasks.view_usertaskartifact"
     if backends_decide():
-        return user.has_perm(permission) and user.has_perm(permission, artifact)
+        return backends_grant(user, permission, artifact)
     return may(user, "view", artifact.status) or user.has_perm(permission, artifact)
 
 
