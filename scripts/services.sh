@@ -10,7 +10,8 @@
 # Idempotent: a server that already runs is reused. All listen on 127.0.0.1 only.
 # Ports: those of INTEGRATION_DB_PORT (default 5432), INTEGRATION_REDIS_URL (default
 # redis://127.0.0.1:6390/0) and INTEGRATION_MYSQL_PORT (default 3307), the variables
-# tests/settings_integration.py and tests/settings_mariadb.py read.
+# tests/settings_integration.py and tests/settings_mariadb.py read. Without a PostgreSQL cluster
+# on that port, one is created: 'main' on a machine that has none, 'portNNNN' beside others.
 #
 # MariaDB runs as a throwaway server of our own, not the distribution's: its files live in
 # INTEGRATION_MYSQL_DIR (default $TMPDIR/user_tasks-mariadb-PORT), its root account is the
@@ -139,13 +140,19 @@ loopback_only() {
 start_postgresql() {
     local version name status
     if [[ -z $(pg_cluster) ]]; then
+        # The first cluster of a machine is Debian's usual 'main'; one beside others (someone
+        # else's on another port) is named after its port, and the others are left alone.
+        name=main
         if [[ -n $(pg_lsclusters --no-header) ]]; then
-            pg_lsclusters >&2
-            die "no PostgreSQL cluster listens on port $PG_PORT (set INTEGRATION_DB_PORT to one of the above)"
+            name=port$PG_PORT
         fi
         version=$(find /usr/lib/postgresql -mindepth 1 -maxdepth 1 -printf '%f\n' | sort -n | tail -1)
-        log "creating the PostgreSQL $version cluster 'main' on port $PG_PORT"
-        "${SUDO[@]}" pg_createcluster "$version" main --port "$PG_PORT" --locale C.UTF-8
+        if [[ -d /etc/postgresql/$version/$name ]]; then
+            pg_lsclusters >&2
+            die "PostgreSQL $version/$name exists but does not listen on port $PG_PORT (set INTEGRATION_DB_PORT to its port)"
+        fi
+        log "creating the PostgreSQL $version cluster '$name' on port $PG_PORT"
+        "${SUDO[@]}" pg_createcluster "$version" "$name" --port "$PG_PORT" --locale C.UTF-8
     fi
     read -r version name status <<<"$(pg_cluster)"
 
