@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.db import OperationalError, connection, connections
 
 from tests.celery_app import app
 
@@ -78,9 +80,16 @@ def _require_servers() -> None:
         )
 
 
+#: The Celery app the workers run unless a test names another (``start_worker(..., app_module=...)``).
+WORKER_APP = "tests.integration.worker"
+
+
 @pytest.fixture(scope="module")
 def start_worker(django_db_setup, tmp_path_factory) -> Iterator[object]:
-    """``start_worker(name, concurrency, queue)``: a prefork worker, ready; all stopped after the module."""
+    """``start_worker(name, concurrency, queue, app_module)``: a prefork worker, ready; all stopped after the module.
+
+    ``app_module`` is the module of the Celery app it runs (``celery -A``): ``WORKER_APP`` by default.
+    """
     _require_servers()
     from tests.integration.tasks import redis_client
 
@@ -90,11 +99,11 @@ def start_worker(django_db_setup, tmp_path_factory) -> Iterator[object]:
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": settings.SETTINGS_MODULE, "USER_TASKS_TEST_WORKER": "1"}
     env.pop("PYTEST_CURRENT_TEST", None)
 
-    def start(name: str, concurrency: int = 2, queue: str = "celery") -> Worker:
+    def start(name: str, concurrency: int = 2, queue: str = "celery", app_module: str = WORKER_APP) -> Worker:
         hostname = f"{name}@{os.uname().nodename}"
         log = logs / f"{name}.log"
         command = [
-            *(sys.executable, "-m", "celery", "-A", "tests.integration.worker", "worker", "--pool=prefork"),
+            *(sys.executable, "-m", "celery", "-A", app_module, "worker", "--pool=prefork"),
             *(f"--concurrency={concurrency}", "--hostname", hostname, "--loglevel=INFO", "--prefetch-multiplier=1"),
             *("--without-gossip", "--without-mingle", "--without-heartbeat", "--queues", queue),
         ]
@@ -121,6 +130,28 @@ def workers(start_worker) -> list[Worker]:
     return [start_worker("alpha"), start_worker("beta")]
 
 
+#: The Celery app of workers configured as our deployment pages recommend.
+DEPLOYED_WORKER_APP = "tests.integration.deployed_worker"
+
+
+@pytest.fixture
+def deployed_worker(start_worker, request) -> Iterator[Worker]:
+    """A worker of two processes configured as deployed, started for the test alone and stopped after it.
+
+    What the test did to its database connections (a restart, an outage) never reaches another test.
+    """
+    worker = start_worker(request.node.name[:40], concurrency=2, app_module=DEPLOYED_WORKER_APP)
+    yield worker
+    worker.stop()
+    app.control.purge()  # what the test left queued must not run in the next test's worker
+
+
+@pytest.fixture(scope="module")
+def deployed_workers(start_worker) -> list[Worker]:
+    """Two workers of two processes each configured as deployed, shared by the module's tests."""
+    return [start_worker(name, app_module=DEPLOYED_WORKER_APP) for name in ("gamma", "delta")]
+
+
 @pytest.fixture
 def stops():
     """``stops(task_id)``: how many times ``user_task_stopped`` fired for the task, in any process."""
@@ -143,3 +174,109 @@ def _count_stops_here_too():
     count_stops()
     yield
     user_task_stopped.disconnect(dispatch_uid=COUNT_STOP)
+
+
+class DatabaseServer:
+    """The server holding the suite's database, which a test may restart or take away for a while.
+
+    On PostgreSQL, the cluster of this machine listening on the suite's port (``pg_ctlcluster``);
+    on MariaDB, the server ``scripts/services.sh`` runs on it. Connections die with the server:
+    this process's are closed before it stops and once it is back, so that the test's next
+    query connects afresh; the workers are left to cope, which is what the tests test.
+    """
+
+    def __init__(self) -> None:
+        database = settings.DATABASES["default"]
+        self.engine = database["ENGINE"]
+        self.port = int(database["PORT"])
+        if database["HOST"] not in ("127.0.0.1", "localhost"):
+            pytest.skip(f"the database server ({database['HOST']}) is not one this machine runs")
+        self.cluster: tuple[str, str] | None = None
+        if self.engine == "django.db.backends.postgresql":
+            self.cluster = self._postgresql_cluster()
+
+    def restart(self) -> None:
+        """Restart it as an administrator does (PostgreSQL: ``restart -m fast``, which ends every session)."""
+        connections.close_all()
+        if self.cluster is not None:
+            self._run("pg_ctlcluster", *self.cluster, "restart", "-m", "fast")
+        else:
+            self._services("stop")
+            self._services("start")
+        self._wait_until_connected()
+
+    def stop(self) -> None:
+        """Stop it, ending every session: from now on nobody reaches the database."""
+        connections.close_all()
+        if self.cluster is not None:
+            self._run("pg_ctlcluster", *self.cluster, "stop", "-m", "fast")
+        else:
+            self._services("stop")
+        if self._accepts_connections():
+            pytest.fail(f"the database server on port {self.port} still accepts connections after being stopped")
+
+    def start(self) -> None:
+        """Start it, unless it runs, and wait until this process connects to it again."""
+        if self.cluster is not None:
+            if not self._postgresql_online():
+                self._run("pg_ctlcluster", *self.cluster, "start")
+        else:
+            self._services("start")
+        self._wait_until_connected()
+
+    def _postgresql_cluster(self) -> tuple[str, str]:
+        for version, name, port, *_ in self._clusters():
+            if int(port) == self.port:
+                return version, name
+        pytest.skip(f"no PostgreSQL cluster of this machine listens on port {self.port} (see pg_lsclusters)")
+
+    def _postgresql_online(self) -> bool:
+        clusters = self._clusters()
+        return any((version, name) == self.cluster and status == "online" for version, name, _, status, *_ in clusters)
+
+    @staticmethod
+    def _clusters() -> list[list[str]]:
+        output = subprocess.run(["pg_lsclusters", "--no-header"], check=True, capture_output=True, text=True)
+        return [line.split() for line in output.stdout.splitlines() if line.strip()]
+
+    def _services(self, action: str) -> None:
+        self._run(str(ROOT / "scripts" / "services.sh"), action, "mariadb")
+
+    @staticmethod
+    def _run(*command: str) -> None:
+        sudo = () if os.geteuid() == 0 else ("sudo",)
+        result = subprocess.run([*sudo, *command], capture_output=True, text=True, stdin=subprocess.DEVNULL)
+        if result.returncode:
+            pytest.fail(f"{' '.join(command)} failed ({result.returncode}):\n{result.stdout}{result.stderr}")
+
+    def _accepts_connections(self) -> bool:
+        try:
+            socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+        except OSError:
+            return False
+        return True
+
+    def _wait_until_connected(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            connections.close_all()
+            try:
+                connection.ensure_connection()
+                return
+            except OperationalError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+
+
+@pytest.fixture
+def database_server(transactional_db) -> Iterator[DatabaseServer]:
+    """The suite's database server, to restart or stop in a test; running again after the test, whatever happened.
+
+    Set up after the test database is, so that it is running again before pytest-django empties it.
+    """
+    server = DatabaseServer()
+    try:
+        yield server
+    finally:
+        server.start()
