@@ -11,10 +11,11 @@ from typing import Any
 
 import redis
 from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 
 from user_tasks import user_task_stopped
-from user_tasks.models import UserTaskStatus
+from user_tasks.models import UserTaskArtifact, UserTaskStatus
 from user_tasks.tasks import UserTask
 
 STOPPED_KEY = "user_tasks_integration:stopped:{task_id}"
@@ -90,3 +91,74 @@ def overruns_soft_limit(self: UserTask, user_id: int) -> None:
 @shared_task(base=UserTask, bind=True, time_limit=1)
 def overruns_hard_limit(self: UserTask, user_id: int) -> None:
     time.sleep(5)
+
+
+# -- outages, time limits and the step invariant (test_outages.py, test_step_invariant.py) --
+
+RAN_KEY = "user_tasks_integration:ran:{task_id}"
+
+
+def note_run(task_id: str, event: str) -> None:
+    """Record when the task's body reached ``event``: the tests check that their scenario happened."""
+    redis_client().hset(RAN_KEY.format(task_id=task_id), event, repr(time.time()))
+
+
+def run_times(task_id: str) -> dict[str, float]:
+    """The times ``note_run`` recorded for the task, by event."""
+    times = redis_client().hgetall(RAN_KEY.format(task_id=task_id))
+    return {event.decode(): float(value) for event, value in times.items()}
+
+
+def add_output(status: UserTaskStatus, text: str) -> None:
+    """Leave the task's output as a text artifact, the way django-user-tasks 4.0 documented it."""
+    UserTaskArtifact.objects.create(status=status, name="Output", text=text)
+
+
+@shared_task(base=StepsTask, bind=True)
+def steps_with_output(self: StepsTask, user_id: int, steps: int = 10, seconds: float = 0.4) -> int:
+    """A step every ``seconds``, then an artifact: every kind of write a task makes while it runs."""
+    note_run(self.request.id, "started")
+    for _ in range(steps):
+        time.sleep(seconds)
+        self.status.increment_completed_steps()
+    add_output(self.status, f"{steps} steps done")
+    note_run(self.request.id, "ended")
+    return steps
+
+
+@shared_task(base=StepsTask, bind=True, acks_late=False)
+def acked_at_start_steps(self: StepsTask, user_id: int, steps: int = 10, seconds: float = 0.5) -> int:
+    """``slow_steps`` acknowledged as it starts, whatever the worker's default: nothing delivers it again."""
+    for _ in range(steps):
+        time.sleep(seconds)
+        self.status.increment_completed_steps()
+    return steps
+
+
+@shared_task(base=UserTask, bind=True, soft_time_limit=1, time_limit=3)
+def ignores_soft_limit(self: UserTask, user_id: int) -> None:
+    """Catches its soft time limit and carries on, until the hard limit kills its process."""
+    try:
+        time.sleep(10)
+    except SoftTimeLimitExceeded:
+        time.sleep(10)
+
+
+@shared_task(base=StepsTask, bind=True)
+def paced_steps(self: StepsTask, user_id: int, steps: int = 30, seconds: float = 0.02, user_task_name: str = "") -> int:
+    """Many progress reports at a steady pace, long enough for a reader to catch every intermediate sum."""
+    for _ in range(steps):
+        time.sleep(seconds)
+        self.status.increment_completed_steps()
+    return steps
+
+
+@shared_task(base=StepsTask, bind=True)
+def paced_link(
+    self: StepsTask, previous: int, user_id: int, steps: int = 30, seconds: float = 0.02, user_task_name: str = ""
+) -> int:
+    """``paced_steps`` as a later link of a chain: it receives the result of the link before."""
+    for _ in range(steps):
+        time.sleep(seconds)
+        self.status.increment_completed_steps()
+    return previous + steps
