@@ -20,6 +20,7 @@ from django.core.validators import URLValidator
 from django.db import connections, models, router, transaction
 from django.db.models import Case, Count, F, Q, When
 from django.db.models.constants import OnConflict
+from django.db.models.functions import Least
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
 from django.utils import timezone
@@ -407,15 +408,19 @@ class UserTaskStatus(TimeStamped):
 
         Call it often enough for a useful progress bar, not so often that it
         burdens the database: each call is one ``UPDATE``, plus one per container
-        above the task.
+        above the task. Progress stops at ``total_steps``: steps reported beyond it
+        are not counted, here or above. A finished container no longer grows.
         """
         _check_steps(steps)
-        condition = Q() if self.is_container else ~Q(state=self.CANCELED)
-        if not self._change(condition, completed_steps=F("completed_steps") + steps):
+        condition = ~Q(state__in=FINAL_STATES) if self.is_container else ~Q(state=self.CANCELED)
+        if not self._change(condition, completed_steps=_steps_done_plus(steps)):
             self._raise_if_canceled()
             return
-        self.completed_steps += steps
-        self._add_to_containers("completed_steps", steps)
+        # The task's own copy is current: only its own run reports its steps.
+        counted = max(0, min(steps, self.total_steps - self.completed_steps))
+        self.completed_steps += counted
+        if counted:
+            self._add_to_containers("completed_steps", counted)
 
     def increment_total_steps(self, steps: int) -> None:
         """Grow the amount of work announced, here and in every container above."""
@@ -481,7 +486,7 @@ class UserTaskStatus(TimeStamped):
 
     def succeed(self) -> None:
         """Mark the task Succeeded with all its steps done; a container succeeds once all its children have."""
-        remaining = self.total_steps - self.completed_steps
+        remaining = self._remaining_steps() if self.parent is not None else 0
         if not self._apply(self._row().mark_succeeded(), state=self.SUCCEEDED):
             return
         self.completed_steps = self.total_steps
@@ -502,15 +507,32 @@ class UserTaskStatus(TimeStamped):
             container = container.parent
         return containers
 
+    def _remaining_steps(self) -> int:
+        """The steps left to report, which success counts as done in the containers above.
+
+        A task's own copy is current (only its run reports its steps). A container's copy
+        was loaded when one of its members started and has missed its siblings' progress
+        since: it is read from the database.
+        """
+        if not self.is_container:
+            return max(0, self.total_steps - self.completed_steps)
+        row = self._row().values_list("total_steps", "completed_steps").first()
+        return 0 if row is None else max(0, row[0] - row[1])
+
     def _add_to_containers(self, field: str, steps: int) -> None:
         """Add ``steps`` to ``field`` of every container above, innermost first (and in memory).
 
+        Computed by the database: the copies in memory are stale as soon as a sibling reports.
+        Progress never passes a container's total and stops once the container is finished.
         One ``UPDATE`` per container: a single statement locking several rows would
         deadlock against a sibling locking them in another order.
         """
         for container in self._containers():
-            container._change(Q(), **{field: F(field) + steps})
-            setattr(container, field, getattr(container, field) + steps)
+            if field == "completed_steps":
+                container._change(~Q(state__in=FINAL_STATES), completed_steps=_steps_done_plus(steps))
+            else:
+                container._change(Q(), **{field: F(field) + steps})
+                setattr(container, field, getattr(container, field) + steps)
 
     def _child_finished(self) -> None:
         """A child reached a final state: end this container once the outcome is known.
@@ -578,6 +600,11 @@ class UserTaskStatus(TimeStamped):
         Hence once. The running task's own status is announced when the task ends (see ``user_tasks.announce``).
         """
         announce(self)
+
+
+def _steps_done_plus(steps: int) -> Any:
+    """``completed_steps`` grown by ``steps``, never past ``total_steps``: no reader sees more done than announced."""
+    return Least(F("completed_steps") + steps, F("total_steps"))
 
 
 def _check_steps(steps: int) -> None:
