@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
@@ -16,6 +17,7 @@ from typing import Any, ClassVar, cast
 
 from django.conf import settings as django_settings
 from django.core.exceptions import ValidationError
+from django.core.files import File
 from django.core.validators import URLValidator
 from django.db import connections, models, router, transaction
 from django.db.models import Case, Count, F, Q, When
@@ -26,6 +28,7 @@ from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from . import durable
 from .announce import announce
 from .canvas import GROUP, Row
 from .exceptions import TaskCanceledException
@@ -388,6 +391,7 @@ class UserTaskStatus(TimeStamped):
 
     # -- state changes ---------------------------------------------------------------
 
+    @durable.change
     def start(self, *, worker: str = "") -> None:
         """Mark the task running (``worker`` picked it up); its containers start with it.
 
@@ -403,6 +407,7 @@ class UserTaskStatus(TimeStamped):
         if applied and self.parent is not None and self.parent.state in (self.PENDING, self.RETRYING):
             self.parent.start()
 
+    @durable.change
     def increment_completed_steps(self, steps: int = 1) -> None:
         """Record progress here and in every container above; raise if the task was canceled.
 
@@ -422,6 +427,7 @@ class UserTaskStatus(TimeStamped):
         if counted:
             self._add_to_containers("completed_steps", counted)
 
+    @durable.change
     def increment_total_steps(self, steps: int) -> None:
         """Grow the amount of work announced, here and in every container above."""
         _check_steps(steps)
@@ -429,6 +435,7 @@ class UserTaskStatus(TimeStamped):
         self.total_steps += steps
         self._add_to_containers("total_steps", steps)
 
+    @durable.change
     def cancel(self, *, revoke: bool = True) -> None:
         """Cancel the task: revoke it if it has not started, stop it at its next progress call if it has.
 
@@ -449,6 +456,7 @@ class UserTaskStatus(TimeStamped):
         if self.parent is not None:
             self.parent._child_finished()
 
+    @durable.change
     def fail(self, message: str) -> None:
         """Mark the task Failed, keeping ``message`` as an artifact named 'Error'; its containers fail too."""
         # One transaction: no reader may see Failed without the message.
@@ -462,17 +470,20 @@ class UserTaskStatus(TimeStamped):
         if self.parent is not None:
             self.parent.fail(message)
 
+    @durable.change
     def retry(self) -> None:
         """Record a failed attempt that Celery will try again; containers are unaffected."""
         if self._apply(self._row().mark_retrying(), state=self.RETRYING):
             self.attempts += 1
 
+    @durable.change
     def set_name(self, name: str) -> None:
         """Rename this status and every container above it."""
         self._change(Q(), name=name)
         if self.parent is not None:
             self.parent.set_name(name)
 
+    @durable.change
     def set_state(self, custom_state: str) -> None:
         """Show a custom in-progress state such as 'Sending e-mails'; chains and chords show it too.
 
@@ -484,6 +495,7 @@ class UserTaskStatus(TimeStamped):
         if self.parent is not None and self.parent.task_class != GROUP:
             self.parent.set_state(custom_state)
 
+    @durable.change
     def succeed(self) -> None:
         """Mark the task Succeeded with all its steps done; a container succeeds once all its children have."""
         remaining = self._remaining_steps() if self.parent is not None else 0
@@ -495,6 +507,34 @@ class UserTaskStatus(TimeStamped):
             if remaining > 0:
                 self._add_to_containers("completed_steps", remaining)
             self.parent._child_finished()
+
+    def add_artifact(
+        self, name: str = "Output", *, text: str = "", url: str = "", file: File | None = None
+    ) -> UserTaskArtifact | None:
+        """Give the task's user some output: text, a URL, or a file (saved to the artifact storage first).
+
+        From a task, prefer it to ``UserTaskArtifact.objects.create(status=...)``: while the
+        database is away, the artifact waits in the worker's journal (this returns ``None``)
+        and is recorded once the database answers, instead of failing the task.
+        """
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"name must be a non-empty string, not {name!r}")
+        if url:
+            try:
+                URLValidator()(url)
+            except ValidationError:
+                raise ValueError(f"url is not a valid URL: {url!r}") from None
+        stored = ""
+        if file is not None:
+            field = cast(models.FileField, UserTaskArtifact._meta.get_field("file"))
+            filename = field.generate_filename(UserTaskArtifact(status=self), os.path.basename(file.name or "output"))
+            stored = field.storage.save(filename, file, max_length=field.max_length)
+        return self.record_artifact(name, text, url, stored)
+
+    @durable.change
+    def record_artifact(self, name: str, text: str, url: str, file_name: str) -> UserTaskArtifact:
+        """The row of an artifact whose file, if any, is in the artifact storage already (``add_artifact``'s write)."""
+        return UserTaskArtifact.objects.create(status=self, name=name, text=text, url=url, file=file_name or None)
 
     # -- helpers -----------------------------------------------------------------------
 
