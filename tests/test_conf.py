@@ -27,6 +27,8 @@ DEFAULTS = {
     "USER_TASKS_BASE_TEMPLATE": "user_tasks/pages/layout.html",
     "USER_TASKS_REPAIR_GRACE": timedelta(minutes=10),
     "USER_TASKS_REPAIR_TIMEOUT": 2.0,
+    "USER_TASKS_JOURNAL_DIR": None,
+    "USER_TASKS_JOURNAL_REPLAY_INTERVAL": 5.0,
 }
 SETTING_NAMES = sorted(name for name in vars(LazySettings) if name.startswith("USER_TASKS_"))
 

@@ -236,8 +236,8 @@ def test_upgrade_from_0005_keeps_every_row_on_the_test_database(at_0005):
     assert after == before
     status = UserTaskStatus.objects.get(task_id="task-1")
     assert str(status.artifacts.get(name="Output")) == "<UserTaskArtifact: (Output) user_tasks/2025/03/04/report.csv>"
-    status.increment_completed_steps(1_000_000)
     status.increment_total_steps(3_000_000_000)
+    status.increment_completed_steps(1_000_000)
     chain = UserTaskStatus.objects.get(task_id="chain-1")
     status.refresh_from_db()
     assert (status.completed_steps, status.total_steps) == (1_032_766, 3_000_032_767)

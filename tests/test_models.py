@@ -181,10 +181,46 @@ def test_progress_of_a_deleted_status_raises_canceled(user):
         status.increment_completed_steps()
 
 
-def test_progress_of_a_canceled_container_is_still_counted(user):
-    container = make_container(user, state=UserTaskStatus.CANCELED, total_steps=2)
+@pytest.mark.parametrize("state", ["Canceled", "Failed", "Succeeded"])
+def test_a_finished_container_no_longer_grows(user, state):
+    chord = make_container(user, task_class="celery.chord", state=state, total_steps=4)
+    container = make_container(user, parent=chord, state=state, total_steps=4)
+    member = reload(make_status(user, parent=container, state="In Progress", total_steps=4))
     container.increment_completed_steps()
-    assert reload(container).completed_steps == 1
+    member.increment_completed_steps(2)
+    assert [reload(s).completed_steps for s in (member, container, chord)] == [2, 0, 0]
+
+
+def test_progress_stops_at_the_total_here_and_above(user):
+    container, (first, second) = make_family(user, steps=3)
+    first = reload(first)
+    first.increment_completed_steps(2)
+    first.increment_completed_steps(5)
+    assert (reload(first).completed_steps, first.completed_steps, reload(container).completed_steps) == (3, 3, 3)
+    second = reload(second)
+    second.increment_completed_steps(4)
+    assert (reload(second).completed_steps, reload(container).completed_steps) == (3, 6)
+    container.increment_completed_steps(1)
+    assert reload(container).completed_steps == 6
+
+
+def test_a_container_succeeding_adds_what_its_members_left_unreported_exactly_once(user):
+    """Its members' progress reached it meanwhile: a copy loaded before must not count it again."""
+    chord = make_container(user, task_class="celery.chord")
+    header = make_container(user, parent=chord)
+    members = [make_status(user, parent=header, total_steps=10) for _ in range(2)]
+    body = make_status(user, parent=chord, total_steps=1)
+    UserTaskStatus.objects.filter(pk__in=[chord.pk, header.pk]).update(total_steps=21)
+    UserTaskStatus.objects.filter(pk=header.pk).update(total_steps=20)
+    loaded = [UserTaskStatus.objects.select_related("parent__parent").get(pk=m.pk) for m in members]
+    for member in loaded:
+        member.increment_completed_steps(7)
+    for member in loaded:
+        member.succeed()
+    assert [(reload(s).completed_steps, reload(s).total_steps) for s in (header, chord)] == [(20, 20), (20, 21)]
+    assert reload(header).state == "Succeeded"
+    reload(body).succeed()
+    assert (reload(chord).state, reload(chord).completed_steps, reload(chord).total_steps) == ("Succeeded", 21, 21)
 
 
 @pytest.mark.parametrize("steps", [-1, 1.5, "2", True])

@@ -12,4 +12,4 @@ class UserTasksConfig(AppConfig):
     default_auto_field = "django.db.models.AutoField"
 
     def ready(self) -> None:
-        from . import checks, signals  # noqa: F401 - imported for their registrations
+        from . import checks, signals, worker  # noqa: F401 - imported for their registrations

@@ -107,6 +107,21 @@ class LazySettings:
         return getattr(django_settings, "USER_TASKS_REPAIR_TIMEOUT", 2.0)
 
     @property
+    def USER_TASKS_JOURNAL_DIR(self) -> str | None:  # noqa: N802
+        """Where workers keep the tracking changes they could not write while the database was away.
+
+        A directory on a disk that survives a restart of the machine, one per project (or a
+        path shared by a machine's workers of one project). Default: ``None``, a directory of
+        the system's temporary directory named after the database (see ``user_tasks.journal``).
+        """
+        return getattr(django_settings, "USER_TASKS_JOURNAL_DIR", None)
+
+    @property
+    def USER_TASKS_JOURNAL_REPLAY_INTERVAL(self) -> float:  # noqa: N802
+        """How many seconds a worker's main process waits between two attempts to replay its journal. Default: 5.0."""
+        return getattr(django_settings, "USER_TASKS_JOURNAL_REPLAY_INTERVAL", 5.0)
+
+    @property
     def USER_TASKS_BASE_TEMPLATE(self) -> str:  # noqa: N802
         """The template the status pages extend; it must define the blocks ``title`` and ``content``.
 

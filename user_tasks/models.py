@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
@@ -16,15 +17,18 @@ from typing import Any, ClassVar, cast
 
 from django.conf import settings as django_settings
 from django.core.exceptions import ValidationError
+from django.core.files import File
 from django.core.validators import URLValidator
 from django.db import connections, models, router, transaction
 from django.db.models import Case, Count, F, Q, When
 from django.db.models.constants import OnConflict
+from django.db.models.functions import Least
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from . import durable
 from .announce import announce
 from .canvas import GROUP, Row
 from .exceptions import TaskCanceledException
@@ -387,6 +391,7 @@ class UserTaskStatus(TimeStamped):
 
     # -- state changes ---------------------------------------------------------------
 
+    @durable.change
     def start(self, *, worker: str = "") -> None:
         """Mark the task running (``worker`` picked it up); its containers start with it.
 
@@ -402,21 +407,27 @@ class UserTaskStatus(TimeStamped):
         if applied and self.parent is not None and self.parent.state in (self.PENDING, self.RETRYING):
             self.parent.start()
 
+    @durable.change
     def increment_completed_steps(self, steps: int = 1) -> None:
         """Record progress here and in every container above; raise if the task was canceled.
 
         Call it often enough for a useful progress bar, not so often that it
         burdens the database: each call is one ``UPDATE``, plus one per container
-        above the task.
+        above the task. Progress stops at ``total_steps``: steps reported beyond it
+        are not counted, here or above. A finished container no longer grows.
         """
         _check_steps(steps)
-        condition = Q() if self.is_container else ~Q(state=self.CANCELED)
-        if not self._change(condition, completed_steps=F("completed_steps") + steps):
+        condition = ~Q(state__in=FINAL_STATES) if self.is_container else ~Q(state=self.CANCELED)
+        if not self._change(condition, completed_steps=_steps_done_plus(steps)):
             self._raise_if_canceled()
             return
-        self.completed_steps += steps
-        self._add_to_containers("completed_steps", steps)
+        # The task's own copy is current: only its own run reports its steps.
+        counted = max(0, min(steps, self.total_steps - self.completed_steps))
+        self.completed_steps += counted
+        if counted:
+            self._add_to_containers("completed_steps", counted)
 
+    @durable.change
     def increment_total_steps(self, steps: int) -> None:
         """Grow the amount of work announced, here and in every container above."""
         _check_steps(steps)
@@ -424,6 +435,7 @@ class UserTaskStatus(TimeStamped):
         self.total_steps += steps
         self._add_to_containers("total_steps", steps)
 
+    @durable.change
     def cancel(self, *, revoke: bool = True) -> None:
         """Cancel the task: revoke it if it has not started, stop it at its next progress call if it has.
 
@@ -444,6 +456,7 @@ class UserTaskStatus(TimeStamped):
         if self.parent is not None:
             self.parent._child_finished()
 
+    @durable.change
     def fail(self, message: str) -> None:
         """Mark the task Failed, keeping ``message`` as an artifact named 'Error'; its containers fail too."""
         # One transaction: no reader may see Failed without the message.
@@ -457,17 +470,20 @@ class UserTaskStatus(TimeStamped):
         if self.parent is not None:
             self.parent.fail(message)
 
+    @durable.change
     def retry(self) -> None:
         """Record a failed attempt that Celery will try again; containers are unaffected."""
         if self._apply(self._row().mark_retrying(), state=self.RETRYING):
             self.attempts += 1
 
+    @durable.change
     def set_name(self, name: str) -> None:
         """Rename this status and every container above it."""
         self._change(Q(), name=name)
         if self.parent is not None:
             self.parent.set_name(name)
 
+    @durable.change
     def set_state(self, custom_state: str) -> None:
         """Show a custom in-progress state such as 'Sending e-mails'; chains and chords show it too.
 
@@ -479,9 +495,10 @@ class UserTaskStatus(TimeStamped):
         if self.parent is not None and self.parent.task_class != GROUP:
             self.parent.set_state(custom_state)
 
+    @durable.change
     def succeed(self) -> None:
         """Mark the task Succeeded with all its steps done; a container succeeds once all its children have."""
-        remaining = self.total_steps - self.completed_steps
+        remaining = self._remaining_steps() if self.parent is not None else 0
         if not self._apply(self._row().mark_succeeded(), state=self.SUCCEEDED):
             return
         self.completed_steps = self.total_steps
@@ -490,6 +507,34 @@ class UserTaskStatus(TimeStamped):
             if remaining > 0:
                 self._add_to_containers("completed_steps", remaining)
             self.parent._child_finished()
+
+    def add_artifact(
+        self, name: str = "Output", *, text: str = "", url: str = "", file: File | None = None
+    ) -> UserTaskArtifact | None:
+        """Give the task's user some output: text, a URL, or a file (saved to the artifact storage first).
+
+        From a task, prefer it to ``UserTaskArtifact.objects.create(status=...)``: while the
+        database is away, the artifact waits in the worker's journal (this returns ``None``)
+        and is recorded once the database answers, instead of failing the task.
+        """
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"name must be a non-empty string, not {name!r}")
+        if url:
+            try:
+                URLValidator()(url)
+            except ValidationError:
+                raise ValueError(f"url is not a valid URL: {url!r}") from None
+        stored = ""
+        if file is not None:
+            field = cast(models.FileField, UserTaskArtifact._meta.get_field("file"))
+            filename = field.generate_filename(UserTaskArtifact(status=self), os.path.basename(file.name or "output"))
+            stored = field.storage.save(filename, file, max_length=field.max_length)
+        return self.record_artifact(name, text, url, stored)
+
+    @durable.change
+    def record_artifact(self, name: str, text: str, url: str, file_name: str) -> UserTaskArtifact:
+        """The row of an artifact whose file, if any, is in the artifact storage already (``add_artifact``'s write)."""
+        return UserTaskArtifact.objects.create(status=self, name=name, text=text, url=url, file=file_name or None)
 
     # -- helpers -----------------------------------------------------------------------
 
@@ -502,15 +547,32 @@ class UserTaskStatus(TimeStamped):
             container = container.parent
         return containers
 
+    def _remaining_steps(self) -> int:
+        """The steps left to report, which success counts as done in the containers above.
+
+        A task's own copy is current (only its run reports its steps). A container's copy
+        was loaded when one of its members started and has missed its siblings' progress
+        since: it is read from the database.
+        """
+        if not self.is_container:
+            return max(0, self.total_steps - self.completed_steps)
+        row = self._row().values_list("total_steps", "completed_steps").first()
+        return 0 if row is None else max(0, row[0] - row[1])
+
     def _add_to_containers(self, field: str, steps: int) -> None:
         """Add ``steps`` to ``field`` of every container above, innermost first (and in memory).
 
+        Computed by the database: the copies in memory are stale as soon as a sibling reports.
+        Progress never passes a container's total and stops once the container is finished.
         One ``UPDATE`` per container: a single statement locking several rows would
         deadlock against a sibling locking them in another order.
         """
         for container in self._containers():
-            container._change(Q(), **{field: F(field) + steps})
-            setattr(container, field, getattr(container, field) + steps)
+            if field == "completed_steps":
+                container._change(~Q(state__in=FINAL_STATES), completed_steps=_steps_done_plus(steps))
+            else:
+                container._change(Q(), **{field: F(field) + steps})
+                setattr(container, field, getattr(container, field) + steps)
 
     def _child_finished(self) -> None:
         """A child reached a final state: end this container once the outcome is known.
@@ -578,6 +640,11 @@ class UserTaskStatus(TimeStamped):
         Hence once. The running task's own status is announced when the task ends (see ``user_tasks.announce``).
         """
         announce(self)
+
+
+def _steps_done_plus(steps: int) -> Any:
+    """``completed_steps`` grown by ``steps``, never past ``total_steps``: no reader sees more done than announced."""
+    return Least(F("completed_steps") + steps, F("total_steps"))
 
 
 def _check_steps(steps: int) -> None:

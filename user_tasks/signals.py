@@ -20,10 +20,10 @@ from celery.signals import (
     task_revoked,
     task_success,
 )
-from django.db import DatabaseError, connections
+from django.db import DatabaseError
 from django.utils.translation import gettext
 
-from . import announce, canvas, user_task_stopped
+from . import announce, canvas, durable, user_task_stopped
 from .models import UserTaskStatus
 from .tasks import UserTaskMixin, record_call, refuse, tracked_task
 
@@ -84,7 +84,7 @@ def start_user_task(sender: Any = None, **kwargs: Any) -> None:
     ``task_prerun`` receiver raises). Kept for projects that call it.
     """
     if isinstance(sender, UserTaskMixin):
-        _drop_old_connections()
+        durable.drop_old_connections()
         sender.user_task_started()
 
 
@@ -96,23 +96,35 @@ def task_succeeded(sender: Any = None, **kwargs: Any) -> None:
 
 
 @task_failure.connect(dispatch_uid="user_tasks.task_failed")
-def task_failed(sender: Any = None, exception: BaseException | None = None, **kwargs: Any) -> None:
-    """A tracked task raised: it fails with the message, or ends Canceled if it was canceled."""
-    if isinstance(sender, UserTaskMixin) and exception is not None:
-        sender.user_task_failed(exception)
+def task_failed(
+    sender: Any = None, task_id: str | None = None, exception: BaseException | None = None, **kwargs: Any
+) -> None:
+    """A tracked task raised, or Celery gave up on it: it fails with the message, or ends Canceled if it was canceled.
+
+    Sent from the worker's main process for a hard time limit or a lost pool process.
+    """
+    if not isinstance(sender, UserTaskMixin) or exception is None:
+        return
+    if getattr(sender.request, "is_eager", False):
+        sender.user_task_failed(exception, task_id)
+        return
+    with durable.worker_side():
+        durable.drop_old_connections()
+        sender.user_task_failed(exception, task_id)
 
 
 @task_retry.connect(dispatch_uid="user_tasks.retrying_task")
-def retrying_task(sender: Any = None, **kwargs: Any) -> None:
+def retrying_task(sender: Any = None, request: Any = None, **kwargs: Any) -> None:
     """A tracked task will be tried again."""
     if isinstance(sender, UserTaskMixin):
-        sender.user_task_retrying()
+        sender.user_task_retrying(getattr(request, "id", None))
 
 
 @task_postrun.connect(dispatch_uid="user_tasks.task_finished")
 def task_finished(sender: Any = None, task_id: str | None = None, **kwargs: Any) -> None:
     """A tracked task ended, however: announce what it held back (see ``user_tasks.announce``)."""
     if isinstance(sender, UserTaskMixin) and task_id is not None:
+        durable.task_ended(task_id)
         announce.task_ended(task_id)
 
 
@@ -121,23 +133,13 @@ def task_was_revoked(sender: Any = None, request: Any = None, expired: bool = Fa
     """A worker dropped (or terminated) a revoked or expired task."""
     if not isinstance(sender, UserTaskMixin) or request is None:
         return
-    _drop_old_connections()
-    status = UserTaskStatus.objects.filter(task_id=request.id).first()
-    if status is None:
-        return
-    if expired:
-        status.fail(gettext("The task expired before a worker could run it."))
-    else:
-        status.cancel(revoke=False)
-
-
-def _drop_old_connections() -> None:
-    """Django's ``close_old_connections()``, sparing a connection inside a transaction.
-
-    Revocations reach the worker's main process, where no request or task makes Django close
-    connections that died (a database restart) or outlived ``CONN_MAX_AGE``, as it does around
-    each request and Celery around each task. Closing one inside a transaction would break it.
-    """
-    for connection in connections.all(initialized_only=True):
-        if not connection.in_atomic_block:
-            connection.close_if_unusable_or_obsolete()
+    with durable.worker_side():
+        durable.drop_old_connections()
+        try:
+            status = durable.status_of(request.id)
+        except UserTaskStatus.DoesNotExist:
+            return
+        if expired:
+            status.fail(gettext("The task expired before a worker could run it."))
+        else:
+            status.cancel(revoke=False)

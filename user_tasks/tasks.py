@@ -15,7 +15,7 @@ from celery.utils import uuid as new_task_id
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from . import announce, canvas, user_task_stopped
+from . import announce, canvas, durable, user_task_stopped
 from .conf import settings
 from .exceptions import TaskCanceledException
 from .models import UserTaskStatus, UserTaskStatusQuerySet
@@ -94,12 +94,17 @@ class UserTaskMixin:
 
     @property
     def status(self) -> UserTaskStatus:
-        """The status of the running call, read once (with its containers) and kept for the run."""
+        """The status of the running call, read once (with its containers) and kept for the run.
+
+        While the database cannot be read, a stand-in whose changes wait in the worker's
+        journal (see ``user_tasks.durable``); it is read again at the next use.
+        """
         request = self.request
         status = getattr(request, "user_task_status", None)
         if status is None:
-            status = UserTaskStatus.objects.select_related("parent__parent").get(task_id=request.id)
-            request.user_task_status = status
+            status = durable.status_of(request.id)
+            if status.pk is not None:
+                request.user_task_status = status
         return status
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -138,8 +143,12 @@ class UserTaskMixin:
         """Mark the status In Progress on this worker; raise ``TaskCanceledException`` if it was canceled."""
         worker = self.request.hostname or ""
         own_row = self._own_row()
-        if own_row is not None and own_row.mark_started(worker):
-            return
+        if own_row is not None:
+            started = durable.write(
+                self.request.id, "start", (), {"worker": worker}, lambda: own_row.mark_started(worker)
+            )
+            if started is None or started:  # journaled, or done
+                return
         status = self._status_if_tracked()
         if status is not None:
             status.start(worker=worker)
@@ -147,20 +156,26 @@ class UserTaskMixin:
     def user_task_succeeded(self) -> None:
         own_row = self._own_row()
         if own_row is not None:
-            if own_row.mark_succeeded() and user_task_stopped.has_listeners(UserTaskStatus):
+            succeeded = durable.write(self.request.id, "succeed", (), {}, own_row.mark_succeeded)
+            if succeeded and user_task_stopped.has_listeners(UserTaskStatus):
                 self.status.notify_stopped()
             return
         status = self._status_if_tracked()
         if status is not None:
             status.succeed()
 
-    def user_task_failed(self, exception: BaseException) -> None:
-        status = self._status_if_tracked()
+    def user_task_failed(self, exception: BaseException, task_id: str | None = None) -> None:
+        """The call ``task_id`` (the running one by default) failed with ``exception``.
+
+        Celery reports some failures (a hard time limit, a lost pool process) from the worker's
+        main process, where no request runs: the id must come from the signal.
+        """
+        status = self._status_if_tracked(task_id)
         if status is not None:
             _record_failure(status, exception)
 
-    def user_task_retrying(self) -> None:
-        status = self._status_if_tracked()
+    def user_task_retrying(self, task_id: str | None = None) -> None:
+        status = self._status_if_tracked(task_id)
         if status is not None:
             status.retry()
 
@@ -175,12 +190,13 @@ class UserTaskMixin:
             return None
         return UserTaskStatus.objects.filter(task_id=request.id)
 
-    def _status_if_tracked(self) -> UserTaskStatus | None:
-        """The status, or ``None`` (with a warning) for a call that was sent without one."""
+    def _status_if_tracked(self, task_id: str | None = None) -> UserTaskStatus | None:
+        """The status of ``task_id`` (the running call by default), or ``None`` (with a warning) if it has none."""
+        task_id = task_id or self.request.id
         try:
-            return self.status
+            return self.status if task_id == self.request.id else durable.status_of(task_id)
         except UserTaskStatus.DoesNotExist:
-            LOGGER.warning("Task %s[%s] has no status; it runs untracked", self.name, self.request.id)
+            LOGGER.warning("Task %s[%s] has no status; it runs untracked", self.name, task_id)
             return None
 
 
@@ -268,6 +284,9 @@ def failure_message(exception: BaseException) -> str:
 
 def _start(task: UserTaskMixin, proceed: Any, task_id: str, args: Any, kwargs: Any) -> None:
     announce.task_started(task_id)
+    if not getattr(task.request, "is_eager", False):
+        durable.task_started(task_id)
+        durable.drop_old_connections()
     if proceed is not None:
         proceed(task_id, args, kwargs)
     task.user_task_started()

@@ -1,0 +1,194 @@
+"""Tracking writes that survive a database restart, and a database that is away for a while.
+
+A worker keeps its database connection from task to task. When the server restarts, that
+connection is dead, and the next tracking write would fail with it: the task would fail
+for no fault of its own, and its failure could not be written either, leaving its status
+unfinished forever. So every change of a status (each public state-changing method of
+``UserTaskStatus``, and the worker's own start and end of a task) runs through
+:func:`change`:
+
+* on an error of the connection (``OperationalError``, ``InterfaceError``) outside a
+  transaction, the connection is dropped and the change tried once more on a fresh one;
+* on the worker's side (while a task runs, and in the worker's receivers), a change that
+  still cannot be written goes to the worker's journal (``user_tasks.journal``) and the
+  task carries on; it is written, in order, once the database answers again;
+* anywhere else (a view, a shell) the error is raised, so the caller knows.
+
+A change is one method call, whole: the containers it moves above a task move with it.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from django.db import DatabaseError, InterfaceError, OperationalError, connections, router
+
+from . import journal
+from .exceptions import TaskCanceledException
+
+if TYPE_CHECKING:
+    from .models import UserTaskStatus
+
+LOGGER = logging.getLogger(__name__)
+
+#: The errors of a connection that died or of a server that cannot be reached.
+CONNECTION_ERRORS = (OperationalError, InterfaceError)
+
+Method = TypeVar("Method", bound=Callable[..., Any])
+
+#: The task ids of the tasks running in this context on a worker (innermost last).
+_worker_side: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar("user_tasks_worker_side", default=())
+#: Set while a change runs: the changes it makes in turn (its containers') are part of it.
+_inside: contextvars.ContextVar[bool] = contextvars.ContextVar("user_tasks_durable_inside", default=False)
+#: Set while the journal is replayed: a change that fails stops the replay instead of being journaled.
+_replaying: contextvars.ContextVar[bool] = contextvars.ContextVar("user_tasks_replaying", default=False)
+
+
+def task_started(task_id: str) -> None:
+    """A task runs here, on a worker: its tracking writes may go to the journal until it ends."""
+    _worker_side.set((*_worker_side.get(), task_id))
+
+
+def task_ended(task_id: str) -> None:
+    running = _worker_side.get()
+    if running and running[-1] == task_id:
+        _worker_side.set(running[:-1])
+
+
+@contextmanager
+def worker_side() -> Iterator[None]:
+    """For a worker's receivers that run outside a task (in its main process): journal what cannot be written."""
+    token = _worker_side.set((*_worker_side.get(), ""))
+    try:
+        yield
+    finally:
+        _worker_side.reset(token)
+
+
+def on_worker_side() -> bool:
+    return bool(_worker_side.get()) and not _replaying.get()
+
+
+def change(method: Method) -> Method:
+    """Make a ``UserTaskStatus`` method a durable change (see the module's documentation)."""
+
+    @functools.wraps(method)
+    def durable(status: UserTaskStatus, *args: Any, **kwargs: Any) -> Any:
+        if _inside.get():
+            return method(_attached(status), *args, **kwargs)
+        return write(status.task_id, method.__name__, args, kwargs, lambda: method(_attached(status), *args, **kwargs))
+
+    return durable  # type: ignore[return-value]
+
+
+def write(task_id: str, action: str, args: Any, kwargs: dict[str, Any], perform: Callable[[], Any]) -> Any:
+    """Run ``perform`` (``UserTaskStatus.<action>(*args, **kwargs)`` of ``task_id``) durably."""
+    token = _inside.set(True)
+    try:
+        if on_worker_side() and journal.waiting_here() and not replay():
+            # Changes made earlier still wait: this one must not overtake them.
+            journal.append(task_id, action, list(args), dict(kwargs))
+            return None
+        try:
+            return again_if_broken(perform)
+        except CONNECTION_ERRORS:
+            if not on_worker_side():
+                raise
+            journal.append(task_id, action, list(args), dict(kwargs))
+            return None
+    finally:
+        _inside.reset(token)
+
+
+def again_if_broken(perform: Callable[[], Any]) -> Any:
+    """``perform()``, again on a fresh connection if the first attempt met a broken one."""
+    try:
+        return perform()
+    except CONNECTION_ERRORS as error:
+        if not _drop_broken_connections():
+            raise
+        LOGGER.warning("Tracking write failed (%s); trying again on a new connection", error)
+    return perform()
+
+
+def _drop_broken_connections() -> bool:
+    """Close the connections that met errors; ``False`` if one is inside a transaction (nothing to retry)."""
+    from .models import UserTaskStatus
+
+    connection = connections[router.db_for_write(UserTaskStatus)]
+    if connection.in_atomic_block:
+        return False
+    with suppress(DatabaseError):
+        connection.close()
+    return True
+
+
+def drop_old_connections() -> None:
+    """Django's ``close_old_connections()``, sparing a connection inside a transaction.
+
+    Django closes connections that died (a database restart) or outlived ``CONN_MAX_AGE``
+    around each request; a worker must do so around each task, whatever
+    ``CELERY_DB_REUSE_MAX`` tells Celery, and in its main process, where no task runs.
+    """
+    for connection in connections.all(initialized_only=True):
+        if not connection.in_atomic_block:
+            with suppress(DatabaseError):
+                connection.close_if_unusable_or_obsolete()
+
+
+def _attached(status: UserTaskStatus) -> UserTaskStatus:
+    """``status``, read from the database if it was made up while the database was away."""
+    if status.pk is None:
+        from .models import UserTaskStatus
+
+        loaded = UserTaskStatus.objects.select_related("parent__parent").filter(task_id=status.task_id).first()
+        if loaded is None:
+            raise TaskCanceledException(f"The status of task {status.task_id} was deleted")
+        status.__dict__.update(loaded.__dict__)
+    return status
+
+
+def status_of(task_id: str) -> UserTaskStatus:
+    """The status of ``task_id`` with its containers (``DoesNotExist`` if it has none).
+
+    On the worker's side while the database cannot be read: a stand-in, whose changes go to
+    the journal, or, once the database answers, to the status it stands for.
+    """
+    from .models import UserTaskStatus
+
+    try:
+        return again_if_broken(lambda: UserTaskStatus.objects.select_related("parent__parent").get(task_id=task_id))
+    except CONNECTION_ERRORS:
+        if not on_worker_side():
+            raise
+        return UserTaskStatus(task_id=task_id, name="", task_class="", total_steps=0)
+
+
+def replay() -> bool:
+    """Write the journaled changes of this machine; ``True`` once none is left."""
+    replaying, inside = _replaying.set(True), _inside.set(True)
+    try:
+        journal.replay(_apply)
+    finally:
+        _inside.reset(inside)
+        _replaying.reset(replaying)
+    return not journal.waiting_here()
+
+
+def _apply(entry: journal.Change) -> None:
+    """Make one journaled change, as the method it records would have made it."""
+    from .models import UserTaskStatus
+
+    status = again_if_broken(
+        lambda: UserTaskStatus.objects.select_related("parent__parent").filter(task_id=entry.task_id).first()
+    )
+    if status is None:
+        LOGGER.info("Journal: task %s has no status any more; %s dropped", entry.task_id, entry.action)
+        return
+    with suppress(TaskCanceledException):
+        again_if_broken(lambda: getattr(status, entry.action)(*entry.arguments, **entry.keywords))
