@@ -130,7 +130,7 @@ def workers(start_worker) -> list[Worker]:
     return [start_worker("alpha"), start_worker("beta")]
 
 
-#: The Celery app of workers configured as our deployment pages recommend.
+#: The Celery app of workers configured as our deployment pages recommend (``tests.integration.deployment``).
 DEPLOYED_WORKER_APP = "tests.integration.deployed_worker"
 
 
@@ -141,6 +141,7 @@ def deployed_worker(start_worker, request) -> Iterator[Worker]:
     What the test did to its database connections (a restart, an outage) never reaches another test.
     """
     worker = start_worker(request.node.name[:40], concurrency=2, app_module=DEPLOYED_WORKER_APP)
+    _check_deployed(worker)
     yield worker
     worker.stop()
     app.control.purge()  # what the test left queued must not run in the next test's worker
@@ -149,7 +150,18 @@ def deployed_worker(start_worker, request) -> Iterator[Worker]:
 @pytest.fixture(scope="module")
 def deployed_workers(start_worker) -> list[Worker]:
     """Two workers of two processes each configured as deployed, shared by the module's tests."""
-    return [start_worker(name, app_module=DEPLOYED_WORKER_APP) for name in ("gamma", "delta")]
+    started = [start_worker(name, app_module=DEPLOYED_WORKER_APP) for name in ("gamma", "delta")]
+    for worker in started:
+        _check_deployed(worker)
+    return started
+
+
+def _check_deployed(worker: Worker) -> None:
+    """The deployment's Celery settings reached the worker (a misspelt key would not)."""
+    from tests.integration import deployment
+
+    [conf] = app.control.inspect(destination=[worker.hostname], timeout=5).conf().values()
+    assert {key: conf.get(key) for key in deployment.CELERY} == deployment.CELERY
 
 
 @pytest.fixture
