@@ -15,7 +15,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 
 from user_tasks import user_task_stopped
-from user_tasks.models import UserTaskArtifact, UserTaskStatus
+from user_tasks.models import UserTaskStatus
 from user_tasks.tasks import UserTask
 
 STOPPED_KEY = "user_tasks_integration:stopped:{task_id}"
@@ -110,8 +110,8 @@ def run_times(task_id: str) -> dict[str, float]:
 
 
 def add_output(status: UserTaskStatus, text: str) -> None:
-    """Leave the task's output as a text artifact, the way django-user-tasks 4.0 documented it."""
-    UserTaskArtifact.objects.create(status=status, name="Output", text=text)
+    """Leave the task's output as a text artifact, through the status: it then waits out a database outage."""
+    status.add_artifact("Output", text=text)
 
 
 @shared_task(base=StepsTask, bind=True)
