@@ -146,3 +146,25 @@ def test_containers_never_show_more_steps_than_announced_and_end_with_exact_sums
         + [GROUP_MEMBERS * STEPS] * GROUPS
         + [CHAIN_LINKS * STEPS]
     )
+
+
+def test_a_chord_canceled_while_its_members_report_progress_never_changes_afterwards(deployed_workers, user, reader):
+    header = [
+        tasks.paced_steps.s(user.pk, steps=2000, seconds=0.001, user_task_name="Canceled") for _ in range(CHORD_MEMBERS)
+    ]
+    body = chord(header)(tasks.total.s(user_id=user.pk, user_task_name="Canceled"))
+    container = UserTaskStatus.objects.get(task_id=body.id).parent
+    assert container is not None
+    wait_for(lambda: UserTaskStatus.objects.get(pk=container.pk).completed_steps > 0, timeout=30)
+
+    container.cancel()
+    statuses = UserTaskStatus.objects.all()
+    wait_for(lambda: not statuses.exclude(state__in=FINAL_STATES).exists(), timeout=30)
+    # About a second more of reads: long enough for a late change (a member's last step) to show.
+    settled = reader.reads + 50
+    wait_for(lambda: reader.reads >= settled, timeout=10)
+    reader.stop()
+
+    assert distinct(reader.changed_after_final) == [], "rows seen changing after a final state"
+    assert distinct(reader.ahead) == [], "rows seen with more steps completed than announced"
+    assert UserTaskStatus.objects.get(pk=container.pk).state == "Canceled"
