@@ -260,3 +260,22 @@ def test_add_artifact_refuses_bad_input_naming_the_argument(user, arguments, mes
     with pytest.raises(ValueError, match=message):
         status.add_artifact(**arguments)
     assert not UserTaskArtifact.objects.exists()
+
+
+def test_a_change_the_database_refuses_while_answering_is_dropped_not_kept_forever(user, journal_dir, caplog):
+    status = reload(make_status(user, state="In Progress", total_steps=5))
+    with running(status.task_id), database_away():
+        status.increment_completed_steps()
+    refused = itertools.count()
+
+    def refuse_updates(execute, sql, params, many, context):
+        if sql.startswith("UPDATE") and next(refused) < 2:
+            raise OperationalError("lock wait timeout exceeded")
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(refuse_updates):
+        assert durable.replay()
+
+    assert "refused by the database, dropped" in caplog.text
+    status.increment_completed_steps(2)  # this worker's later writes are not held back
+    assert reload(status).completed_steps == 2

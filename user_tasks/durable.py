@@ -190,5 +190,24 @@ def _apply(entry: journal.Change) -> None:
     if status is None:
         LOGGER.info("Journal: task %s has no status any more; %s dropped", entry.task_id, entry.action)
         return
-    with suppress(TaskCanceledException):
-        again_if_broken(lambda: getattr(status, entry.action)(*entry.arguments, **entry.keywords))
+    try:
+        with suppress(TaskCanceledException):
+            again_if_broken(lambda: getattr(status, entry.action)(*entry.arguments, **entry.keywords))
+    except CONNECTION_ERRORS:
+        if not _database_answers():
+            raise  # away again: the replay stops here and goes on next time
+        # The database answers but refuses this change (a lock timeout, say): keeping it would
+        # hold back every change after it, and every later write of this worker.
+        LOGGER.exception("Journal: %s of task %s refused by the database, dropped", entry.action, entry.task_id)
+
+
+def _database_answers() -> bool:
+    from .models import UserTaskStatus
+
+    connection = connections[router.db_for_write(UserTaskStatus)]
+    try:
+        connection.close()
+        connection.ensure_connection()
+        return connection.is_usable()
+    except DatabaseError:
+        return False
