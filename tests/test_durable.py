@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import SimpleNamespace
@@ -31,6 +32,12 @@ def journal_dir(settings, tmp_path):
     settings.USER_TASKS_JOURNAL_DIR = str(tmp_path / "journal")
     yield tmp_path / "journal"
     journal._waiting_here = False
+    a_second_later()
+
+
+def a_second_later() -> None:
+    """A process that failed to replay its journal tries again at its next write a second later."""
+    durable._last_failed_replay = -math.inf
 
 
 @contextmanager
@@ -108,6 +115,7 @@ def test_on_a_worker_changes_wait_in_the_journal_and_are_written_in_order_once_t
             status.increment_completed_steps(3)
             status.add_artifact("Report", text="42 rows")
             status.succeed()
+        a_second_later()
         assert reload(status).state == "Pending"  # nothing written yet
         assert [action for _, action, _ in journaled(journal_dir)] == [
             "start",
@@ -151,6 +159,7 @@ def test_a_task_reads_a_stand_in_for_its_status_while_the_database_is_away(user,
                 stand_in = task.status
                 assert (stand_in.pk, stand_in.task_id) == (None, status.task_id)
                 stand_in.increment_completed_steps()
+            a_second_later()
             task.status.increment_completed_steps()  # back: the journal first, then this
     finally:
         task.pop_request()
@@ -279,3 +288,18 @@ def test_a_change_the_database_refuses_while_answering_is_dropped_not_kept_forev
     assert "refused by the database, dropped" in caplog.text
     status.increment_completed_steps(2)  # this worker's later writes are not held back
     assert reload(status).completed_steps == 2
+
+
+def test_while_the_database_stays_away_a_task_tries_it_at_most_once_a_second(user, journal_dir):
+    status = reload(make_status(user, state="In Progress", total_steps=100))
+    attempts = itertools.count()
+
+    def away(execute, sql, params, many, context):
+        next(attempts)
+        raise OperationalError("connection refused")
+
+    with running(status.task_id), connection.execute_wrapper(away):
+        for _ in range(50):
+            status.increment_completed_steps()
+    assert len(journaled(journal_dir)) == 50
+    assert next(attempts) <= 6  # the first write, its second try, and one replay

@@ -22,6 +22,8 @@ from __future__ import annotations
 import contextvars
 import functools
 import logging
+import math
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -90,7 +92,7 @@ def write(task_id: str, action: str, args: Any, kwargs: dict[str, Any], perform:
     """Run ``perform`` (``UserTaskStatus.<action>(*args, **kwargs)`` of ``task_id``) durably."""
     token = _inside.set(True)
     try:
-        if on_worker_side() and journal.waiting_here() and not replay():
+        if on_worker_side() and journal.waiting_here() and not _replay_unless_just_failed():
             # Changes made earlier still wait: this one must not overtake them.
             journal.append(task_id, action, list(args), dict(kwargs))
             return None
@@ -167,6 +169,22 @@ def status_of(task_id: str) -> UserTaskStatus:
         if not on_worker_side():
             raise
         return UserTaskStatus(task_id=task_id, name="", task_class="", total_steps=0)
+
+
+#: When this process's last replay left changes behind (``time.monotonic()``).
+_last_failed_replay = -math.inf
+
+
+def _replay_unless_just_failed() -> bool:
+    """Replay, unless a replay failed less than a second ago: a task reporting progress
+    while the database is away would otherwise try to reach it at every step."""
+    global _last_failed_replay
+    if time.monotonic() - _last_failed_replay < 1.0:
+        return False
+    if replay():
+        return True
+    _last_failed_replay = time.monotonic()
+    return False
 
 
 def replay() -> bool:
