@@ -21,6 +21,9 @@ from tests.celery_app import app  # noqa: E402
 
 __all__ = ["app"]
 
-# Celery's Django fix-up closes the database connection around every task unless told to
-# reuse it: keep it (with CONN_MAX_AGE above), as the deployment guide recommends.
-app.conf["CELERY_DB_REUSE_MAX"] = 1_000_000
+# Celery's Django fix-up (5.6 and later) closes the database connection around every task
+# unless told to reuse it: keep it (with CONN_MAX_AGE above), as the deployment guide
+# recommends. BENCH_DB_REUSE_MAX=0 measures without the setting.
+_reuse = int(os.environ.get("BENCH_DB_REUSE_MAX", "1000000"))
+if _reuse:
+    app.conf["CELERY_DB_REUSE_MAX"] = _reuse

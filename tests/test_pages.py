@@ -13,7 +13,7 @@ from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 
 from tests.factories import make_artifact, make_container, make_family, make_staff, make_status
-from user_tasks.models import UserTaskStatus
+from user_tasks.models import UserTaskArtifact, UserTaskStatus
 
 pytestmark = pytest.mark.django_db
 
@@ -27,6 +27,10 @@ def detail_url(status):
 
 def action_url(status, action):
     return f"/tasks/{status.uuid}/{action}/"
+
+
+def live_url(status):
+    return f"/tasks/{status.uuid}/live/"
 
 
 def text(response) -> str:
@@ -61,13 +65,14 @@ def client_for(user) -> Client:
 # -- login ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", ["list", "detail", "cancel", "delete", "clear", "download"])
+@pytest.mark.parametrize("path", ["list", "detail", "live", "cancel", "delete", "clear", "download"])
 def test_anonymous_visitor_is_sent_to_login(client, user, path):
     status = make_status(user)
     artifact = make_artifact(status, text="hi")
     url = {
         "list": LIST,
         "detail": detail_url(status),
+        "live": live_url(status),
         "cancel": action_url(status, "cancel"),
         "delete": action_url(status, "delete"),
         "clear": "/tasks/clear/",
@@ -235,6 +240,85 @@ def test_container_lists_its_children(logged_in, user):
         assert child.name in text(response)
 
 
+def make_report(user, state="In Progress"):
+    """The demo's yearly report: a chord holding its header group of four counts, and its body."""
+    chord = make_container(user, task_class="celery.chord", name="Yearly report", state=state, total_steps=21)
+    header = make_container(user, parent=chord, name="Yearly report", state=state, total_steps=20)
+    counts = [make_status(user, parent=header, name=f"Count {region}", total_steps=5) for region in "NESW"]
+    body = make_status(user, parent=chord, name="Combine the regions")
+    return chord, header, counts, body
+
+
+def members(page: str) -> list[str]:
+    """The uuids of the tasks listed inside, in the page's order."""
+    return re.findall(r'<li data-ut-member="([0-9a-f-]+)">', page)
+
+
+def test_container_lists_the_tasks_inside_it_as_a_tree(logged_in, user):
+    chord, header, counts, body = make_report(user)
+    page = text(logged_in.get(detail_url(chord)))
+    assert members(page) == [str(status.uuid) for status in (header, *counts, body)]
+    # The counts are listed inside the header group's item, the body after it.
+    header_item = page[page.index(f'data-ut-member="{header.uuid}"') : page.index(f'data-ut-member="{body.uuid}"')]
+    assert header_item.count("<ul>") == 1
+    assert all(f'data-ut-member="{count.uuid}"' in header_item for count in counts)
+    assert page.count('role="progressbar"') == 7
+
+
+def test_container_page_shows_the_output_of_every_level_inside_it_oldest_first(logged_in, user):
+    chord = make_container(user, task_class="celery.chord", name="Report")
+    header = make_container(user, parent=chord, name="Report")
+    chain = make_container(user, task_class="celery.chain", parent=header, name="Report")
+    deepest = make_status(user, parent=chain, name="Fetch")
+    body = make_status(user, parent=chord, name="Sum")
+    for status, text_ in [(deepest, "fetched"), (body, "summed"), (chord, "whole"), (header, "group")]:
+        make_artifact(status, name="Note", text=text_)
+    make_artifact(make_status(user, name="Unrelated"), text="not inside")
+
+    page = text(logged_in.get(detail_url(chord)))
+
+    assert re.findall(r'<pre class="ut-artifact__text">([^<]*)</pre>', page) == ["fetched", "summed", "whole", "group"]
+    assert "from Fetch" in page
+    assert "from Report: parallel tasks" in page
+
+
+def test_container_page_costs_a_query_per_level_of_containers(logged_in, user, django_assert_num_queries):
+    chord, *_ = make_report(user)
+    # Session, user, the status, its output, the tasks inside the chord, the tasks inside its header.
+    with django_assert_num_queries(6):
+        logged_in.get(detail_url(chord))
+
+
+def test_chords_header_group_is_named_apart_from_its_chord_on_the_pages(logged_in, user, revoke):
+    chord, header, counts, _body = make_report(user)
+    make_artifact(header, name="Error", text="Boom")
+
+    chord_page = text(logged_in.get(detail_url(chord)))
+    assert "<h1>Yearly report</h1>" in chord_page
+    assert f'<a href="{detail_url(header)}">Yearly report: parallel tasks</a>' in chord_page
+    assert "from Yearly report: parallel tasks" in chord_page
+    header_page = text(logged_in.get(detail_url(header)))
+    assert "<h1>Yearly report: parallel tasks</h1>" in header_page
+    assert 'aria-label="Progress of Yearly report: parallel tasks"' in header_page
+    count_page = text(logged_in.get(detail_url(counts[0])))
+    assert f'<a href="{detail_url(header)}">Yearly report: parallel tasks</a>' in count_page
+    assert "Yearly report: parallel tasks" in text(logged_in.get(action_url(header, "cancel")))
+    # The stored name, which the REST API shows as django-user-tasks 4.0 did, is the chord's.
+    assert logged_in.get(f"/api/tasks/{header.uuid}/").json()["name"] == "Yearly report"
+
+
+def test_group_that_is_no_chords_header_keeps_its_name(logged_in, user):
+    group = make_container(user, name="Nightly batch")
+    make_status(user, parent=group, name="Export")
+    assert "<h1>Nightly batch</h1>" in text(logged_in.get(detail_url(group)))
+
+
+def test_chords_header_group_without_a_name_is_still_named(logged_in, user):
+    chord = make_container(user, task_class="celery.chord", name="")
+    header = make_container(user, parent=chord, name="")
+    assert "<h1>Parallel tasks</h1>" in text(logged_in.get(detail_url(header)))
+
+
 def test_child_links_to_its_container(logged_in, user):
     container = make_container(user, name="Nightly batch")
     child = make_status(user, parent=container)
@@ -304,6 +388,122 @@ def test_owner_sees_cancel_while_unfinished_and_always_delete(logged_in, user, s
     page = text(logged_in.get(detail_url(status)))
     assert (f'action="{action_url(status, "cancel")}"' in page) is cancel_shown
     assert f'action="{action_url(status, "delete")}"' in page
+
+
+# -- live progress -------------------------------------------------------------------------------
+
+
+def figures(status) -> dict:
+    status = UserTaskStatus.objects.get(pk=status.pk)
+    return {
+        "uuid": str(status.uuid),
+        "state": status.state,
+        "state_text": status.state_text,
+        "progress": status.progress,
+        "completed_steps": status.completed_steps,
+        "total_steps": status.total_steps,
+        "modified": status.modified.isoformat(),
+    }
+
+
+def test_only_an_unfinished_tasks_page_polls_its_live_url(logged_in, user):
+    running = make_status(user, state="In Progress")
+    done = make_status(user, state="Succeeded")
+    assert f'data-user-task data-live-url="{live_url(running)}"' in text(logged_in.get(detail_url(running)))
+    assert "data-live-url" not in text(logged_in.get(detail_url(done)))
+
+
+def test_live_url_answers_the_task_and_every_task_inside_it(logged_in, user):
+    chord, header, counts, body = make_report(user)
+    UserTaskStatus.objects.filter(pk=counts[1].pk).update(state="In Progress", completed_steps=2)
+    make_artifact(counts[1], text="North counted")
+
+    response = logged_in.get(live_url(chord))
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {
+        **figures(chord),
+        "output": 1,
+        "inside": [figures(status) for status in (header, *counts, body)],
+    }
+
+
+def test_live_url_of_a_plain_task_lists_nothing_inside(logged_in, user):
+    status = make_status(user, state="In Progress", total_steps=4, completed_steps=1)
+    make_artifact(status, text="So far")
+    assert logged_in.get(live_url(status)).json() == {**figures(status), "output": 1, "inside": []}
+
+
+def test_unchanged_tree_is_a_304_after_one_query(logged_in, user, django_assert_num_queries):
+    chord, *_ = make_report(user)
+    etag = logged_in.get(live_url(chord))["ETag"]
+    # Session, user, and the one query that finds the status and sums up its tree.
+    with django_assert_num_queries(3):
+        response = logged_in.get(live_url(chord), HTTP_IF_NONE_MATCH=etag)
+    assert response.status_code == 304
+    assert response["ETag"] == etag
+    assert response.content == b""
+
+
+def test_live_answer_costs_a_query_per_level_of_containers(logged_in, user, django_assert_num_queries):
+    chord, *_ = make_report(user)
+    with django_assert_num_queries(5):
+        assert logged_in.get(live_url(chord)).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "own progress",
+        "a member starts",
+        "a member deep inside progresses",
+        "a member deep inside leaves output",
+        "a member's output changes",
+        "a member is added",
+        "a member is deleted",
+    ],
+)
+def test_any_change_in_the_tree_changes_the_etag(logged_in, user, change):
+    chord, header, counts, body = make_report(user)
+    artifact = make_artifact(counts[0], text="Half")
+    etag = logged_in.get(live_url(chord))["ETag"]
+    later = datetime.now(timezone.utc) + timedelta(seconds=1)
+
+    if change == "own progress":
+        UserTaskStatus.objects.filter(pk=chord.pk).update(completed_steps=1, modified=later)
+    elif change == "a member starts":
+        UserTaskStatus.objects.filter(pk=body.pk).update(state="In Progress", modified=later)
+    elif change == "a member deep inside progresses":
+        UserTaskStatus.objects.filter(pk=counts[2].pk).update(completed_steps=1, modified=later)
+    elif change == "a member deep inside leaves output":
+        make_artifact(counts[3], text="Done")
+    elif change == "a member's output changes":
+        UserTaskArtifact.objects.filter(pk=artifact.pk).update(text="All", modified=later)
+    elif change == "a member is added":
+        make_status(user, parent=header, name="Count Centre")
+    else:
+        UserTaskStatus.objects.filter(pk=counts[1].pk).delete()
+
+    response = logged_in.get(live_url(chord), HTTP_IF_NONE_MATCH=etag)
+    assert response.status_code == 200
+    assert response["ETag"] != etag
+
+
+def test_live_etag_is_the_users_own(client, user, superuser):
+    status = make_status(user, state="In Progress")
+    etag = client_for(user).get(live_url(status))["ETag"]
+    assert client_for(superuser).get(live_url(status), HTTP_IF_NONE_MATCH=etag).status_code == 200
+
+
+def test_live_url_of_another_users_task_is_not_found(client, user, other_user):
+    status = make_status(user, name="Secret export")
+    assert client_for(other_user).get(live_url(status)).status_code == 404
+
+
+def test_live_url_hides_what_the_api_hides_from_a_non_staff_permission_holder(client, user):
+    status = make_status(user)
+    assert client_for(_non_staff_with_view_permission()).get(live_url(status)).status_code == 404
 
 
 # -- downloads ------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.test import override_settings
 from django.utils import translation
 
-from tests.factories import make_artifact, make_family, make_status
+from tests.factories import make_artifact, make_container, make_family, make_status
 from user_tasks.models import UserTaskArtifact, UserTaskStatus
 from user_tasks.pages.views import CancelView, DeleteView
 from user_tasks.tasks import failure_message
@@ -186,6 +186,28 @@ def test_container_page_names_the_member_each_output_comes_from_in_french(client
     page = client.get(f"/tasks/{container.uuid}/", **FRENCH).content.decode()
     assert f"provenant de {first.name}" in page
     assert "Tâches contenues" in page
+
+
+@localized
+def test_chords_header_group_is_named_in_french(client, user):
+    chord = make_container(user, task_class="celery.chord", name="Rapport annuel")
+    make_container(user, parent=chord, name="Rapport annuel")
+    client.force_login(user)
+    page = client.get(f"/tasks/{chord.uuid}/", **FRENCH).content.decode()
+    assert f">Rapport annuel{NBSP}: tâches en parallèle</a>" in page
+
+
+@localized
+def test_live_progress_of_a_page_answers_in_the_language_of_each_request(client, user):
+    container, _children = make_family(user)
+    client.force_login(user)
+    url = f"/tasks/{container.uuid}/live/"
+    english = client.get(url, HTTP_ACCEPT_LANGUAGE="en")
+    # As in the REST API: French must not get a 304 and the English labels.
+    french = client.get(url, HTTP_IF_NONE_MATCH=english["ETag"], **FRENCH)
+    assert french.status_code == 200
+    assert [task["state_text"] for task in english.json()["inside"]] == ["Pending", "Pending"]
+    assert [task["state_text"] for task in french.json()["inside"]] == ["En attente", "En attente"]
 
 
 @localized

@@ -22,6 +22,8 @@ from __future__ import annotations
 import contextvars
 import functools
 import logging
+import math
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -90,7 +92,7 @@ def write(task_id: str, action: str, args: Any, kwargs: dict[str, Any], perform:
     """Run ``perform`` (``UserTaskStatus.<action>(*args, **kwargs)`` of ``task_id``) durably."""
     token = _inside.set(True)
     try:
-        if on_worker_side() and journal.waiting_here() and not replay():
+        if on_worker_side() and journal.waiting_here() and not _replay_unless_just_failed():
             # Changes made earlier still wait: this one must not overtake them.
             journal.append(task_id, action, list(args), dict(kwargs))
             return None
@@ -169,6 +171,22 @@ def status_of(task_id: str) -> UserTaskStatus:
         return UserTaskStatus(task_id=task_id, name="", task_class="", total_steps=0)
 
 
+#: When this process's last replay left changes behind (``time.monotonic()``).
+_last_failed_replay = -math.inf
+
+
+def _replay_unless_just_failed() -> bool:
+    """Replay, unless a replay failed less than a second ago: a task reporting progress
+    while the database is away would otherwise try to reach it at every step."""
+    global _last_failed_replay
+    if time.monotonic() - _last_failed_replay < 1.0:
+        return False
+    if replay():
+        return True
+    _last_failed_replay = time.monotonic()
+    return False
+
+
 def replay() -> bool:
     """Write the journaled changes of this machine; ``True`` once none is left."""
     replaying, inside = _replaying.set(True), _inside.set(True)
@@ -190,5 +208,24 @@ def _apply(entry: journal.Change) -> None:
     if status is None:
         LOGGER.info("Journal: task %s has no status any more; %s dropped", entry.task_id, entry.action)
         return
-    with suppress(TaskCanceledException):
-        again_if_broken(lambda: getattr(status, entry.action)(*entry.arguments, **entry.keywords))
+    try:
+        with suppress(TaskCanceledException):
+            again_if_broken(lambda: getattr(status, entry.action)(*entry.arguments, **entry.keywords))
+    except CONNECTION_ERRORS:
+        if not _database_answers():
+            raise  # away again: the replay stops here and goes on next time
+        # The database answers but refuses this change (a lock timeout, say): keeping it would
+        # hold back every change after it, and every later write of this worker.
+        LOGGER.exception("Journal: %s of task %s refused by the database, dropped", entry.action, entry.task_id)
+
+
+def _database_answers() -> bool:
+    from .models import UserTaskStatus
+
+    connection = connections[router.db_for_write(UserTaskStatus)]
+    try:
+        connection.close()
+        connection.ensure_connection()
+        return connection.is_usable()
+    except DatabaseError:
+        return False

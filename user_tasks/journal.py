@@ -138,7 +138,8 @@ def replay(apply: Callable[[Change], None]) -> int:
                     continue
             left[path].append(change)
         for path, remaining in left.items():
-            _rewrite(path, remaining)
+            if not remaining or len(remaining) != len(journals[path]):
+                _rewrite(path, remaining)
     _waiting_here = bool(_read_all())
     if written:
         LOGGER.info("Journal replayed: %d change(s) written to the database", written)

@@ -26,6 +26,26 @@ RECORD_PROGRESS = """() => {
     );
 }"""
 
+#: Collects, on every change below the body, the bar of each task listed inside the page's task,
+#: with the state the page shows for that task at that moment: ``[name, percent, state]``.
+RECORD_MEMBERS = """() => {
+    window.notReloaded = true;
+    window.membersSeen = [];
+    const note = () => {
+        const state = document.querySelector('[data-ut=state]').dataset.state;
+        document.querySelectorAll('[data-ut-member]').forEach((member) => {
+            const name = member.querySelector(':scope > a').textContent;
+            const bar = member.querySelector(':scope > .ut-progress-wrap [role=progressbar]');
+            window.membersSeen.push([name, Number(bar.getAttribute('aria-valuenow')), state]);
+        });
+    };
+    note();
+    new MutationObserver(note).observe(
+        document.body, {subtree: true, childList: true, attributes: true, attributeFilter: ['aria-valuenow']}
+    );
+}"""
+FINAL = ("Succeeded", "Failed", "Canceled")
+
 
 def _export_csv(what: str, rows: int) -> bytes:
     """The bytes the demo export writes, computed by its own module (loaded alone: no second Celery app)."""
@@ -107,11 +127,34 @@ def test_a_chord_shows_the_combined_progress_of_its_tasks(page):
     seen = page.evaluate("window.progressSeen")
     assert any(0 < value < 100 for value in seen), seen
     expect(page.locator(BAR).first).to_have_attribute("aria-valuetext", "100 % (21 of 21 steps)")
-    inside = page.locator(".ut-children li")
+    inside = page.locator(".ut-children > ul > li")
     expect(inside).to_have_count(2)
+    expect(inside.nth(0).locator("> a")).to_have_text("Yearly report: parallel tasks")
+    expect(inside.nth(0).locator("li")).to_have_count(4)
     expect(inside.nth(1)).to_contain_text("Combine the regions")
+    expect(page.locator(".ut-children " + BAR)).to_have_count(6)
+    for bar in page.locator(".ut-children " + BAR).all():
+        expect(bar).to_have_attribute("aria-valuenow", "100")
     expect(page.get_by_text("90 items in 4 regions.")).to_be_visible()
     screenshot(page, "detail-report-chord")
+
+
+def test_a_chords_page_shows_the_bars_of_the_tasks_inside_it_moving_before_it_ends(page):
+    start(page, "report")
+    page.evaluate(RECORD_MEMBERS)
+    north = page.get_by_role("progressbar", name="Progress of Count North")
+    expect(north).not_to_have_attribute("aria-valuenow", "0", timeout=30_000)
+    screenshot(page, "detail-report-chord-running")
+    expect(state(page)).to_have_text("Succeeded", timeout=60_000)
+
+    assert page.evaluate("window.notReloaded") is True
+    first: dict[str, int] = {}
+    moved = set()
+    for name, percent, chord_state in page.evaluate("window.membersSeen"):
+        if chord_state not in FINAL and percent > first.setdefault(name, percent):
+            moved.add(name)
+    assert "Yearly report: parallel tasks" in moved, page.evaluate("window.membersSeen")
+    assert any(name.startswith("Count ") for name in moved), page.evaluate("window.membersSeen")
 
 
 def test_cancel_a_running_task_then_delete_it(page):

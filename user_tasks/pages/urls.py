@@ -1,7 +1,8 @@
 """URLs of the status pages, in the ``user_tasks_pages`` namespace.
 
-Mount them anywhere, e.g. ``path("tasks/", include("user_tasks.pages.urls"))``. The live
-progress bar polls the REST API, so mount ``user_tasks.urls`` too (without a namespace).
+Mount them anywhere, e.g. ``path("tasks/", include("user_tasks.pages.urls"))``. A task's page
+polls its own ``live`` URL; the rows of the list poll the REST API, so mount ``user_tasks.urls``
+too (without a namespace).
 """
 
 from django.urls import path
@@ -14,6 +15,7 @@ urlpatterns = [
     path("", views.StatusListView.as_view(), name="list"),
     path("clear/", views.ClearView.as_view(), name="clear"),
     path("<uuid:uuid>/", views.StatusDetailView.as_view(), name="detail"),
+    path("<uuid:uuid>/live/", views.live, name="live"),
     path("<uuid:uuid>/cancel/", views.CancelView.as_view(), name="cancel"),
     path("<uuid:uuid>/delete/", views.DeleteView.as_view(), name="delete"),
     path("artifacts/<uuid:uuid>/download/", views.download, name="download"),

@@ -8,6 +8,9 @@ Access follows the REST API's rules (``user_tasks.permissions.may``).
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
@@ -15,13 +18,15 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q, QuerySet
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.db.models import Count, Max, QuerySet
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.cache import get_conditional_response
 from django.utils.functional import Promise
+from django.utils.http import quote_etag
+from django.utils.translation import get_language, gettext_lazy, ngettext, pgettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 from django.views import View
 from django.views.generic import DetailView, ListView
 
@@ -30,6 +35,7 @@ from ..downloads import artifact_file_response
 from ..filters import visible
 from ..models import FINAL_STATES, UserTaskArtifact, UserTaskStatus
 from ..permissions import may, may_view_artifact
+from ..templatetags.user_tasks_pages import user_task_name
 
 #: The list's filters: the ``show`` query parameter and its label (in a context of its own: the
 #: admin's catalog, which takes precedence when listed first in INSTALLED_APPS, has "All" too).
@@ -38,6 +44,31 @@ SHOW_CHOICES = {
     "active": pgettext_lazy("tasks to show", "Active"),
     "finished": pgettext_lazy("tasks to show", "Finished"),
 }
+
+#: The ways from a status to the statuses 0, 1, 2 and 3 levels inside it (canvases nest three deep).
+LEVELS = tuple("usertaskstatus__" * depth for depth in range(4))
+
+#: What the ETag of a task's live figures sums up, level by level: how many statuses and artifacts,
+#: and their newest change. Joined downwards from the status, so each level is found by the index on
+#: ``parent`` (a condition on ``parent__parent`` and up could not use it).
+TREE_SUMMARY = {
+    name: aggregate
+    for depth, way in enumerate(LEVELS)
+    for name, aggregate in (
+        (f"count_{depth}", Count(f"{way}pk", distinct=True)),
+        (f"newest_{depth}", Max(f"{way}modified")),
+        (f"artifact_count_{depth}", Count(f"{way}artifacts", distinct=True)),
+        (f"newest_artifact_{depth}", Max(f"{way}artifacts__modified")),
+    )
+}
+
+
+@dataclass
+class Member:
+    """A status on its container's page, with the statuses directly inside it."""
+
+    status: UserTaskStatus
+    inside: list[Member] = field(default_factory=list)
 
 
 class PageMixin:
@@ -92,9 +123,11 @@ class StatusDetailView(LoginRequiredMixin, PageMixin, DetailView):
         context = super().get_context_data(**kwargs)
         status = self.object
         user = self.request.user
+        inside = _members(status)
         context.update(
-            artifacts=_output_of(status),
-            children=status.children.order_by("created", "id") if status.is_container else [],
+            artifacts=_output_of(status, inside),
+            inside=inside,
+            children=[member.status for member in inside],  # the direct members, for templates of projects
             can_cancel=not status.is_finished and may(user, "cancel", status),
             can_delete=may(user, "delete", status),
         )
@@ -173,7 +206,8 @@ class DeleteView(ConfirmedActionView):
 
     def perform(self, request: HttpRequest, status: UserTaskStatus) -> HttpResponse:
         status.delete()
-        messages.success(request, _("The task “%(name)s” was deleted.") % {"name": status.name}, fail_silently=True)
+        name = user_task_name(status)
+        messages.success(request, _("The task “%(name)s” was deleted.") % {"name": name}, fail_silently=True)
         return redirect(_list_url())
 
 
@@ -199,6 +233,30 @@ class ClearView(ConfirmedActionView):
 
 
 @login_required
+def live(request: HttpRequest, uuid: UUID) -> HttpResponse:
+    """What the script of a task's page shows, for the task and every task inside it, as JSON.
+
+    One conditional request per poll, however many tasks the page lists: with ``If-None-Match``,
+    nothing changed is a 304 decided by one query, which finds the status and sums up its tree.
+    """
+    # Nothing joined besides the tree: more tables make SQLite's planner scan levels it would search.
+    status = visible_status(request, uuid, UserTaskStatus.objects.annotate(**TREE_SUMMARY))
+    parts = (request.get_full_path(), request.user.pk, get_language(), *(getattr(status, key) for key in TREE_SUMMARY))
+    etag = quote_etag(hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:32])
+    response = get_conditional_response(request, etag=etag)
+    if response is None:
+        answer = {
+            **_live_figures(status),
+            # The artifacts the page shows (see _output_of): new output is swapped in with the page's HTML.
+            "output": sum(getattr(status, f"artifact_count_{depth}") for depth in range(len(LEVELS))),
+            "inside": [_live_figures(member.status) for member in _walk(_members(status))],
+        }
+        response = JsonResponse(answer)
+    response["ETag"] = etag
+    return response
+
+
+@login_required
 def download(request: HttpRequest, uuid: UUID) -> FileResponse:
     """An artifact's file, for whoever may see the artifact (a 404 for anyone else)."""
     artifacts = UserTaskArtifact.objects.select_related("status")
@@ -209,21 +267,79 @@ def download(request: HttpRequest, uuid: UUID) -> FileResponse:
     return artifact_file_response(artifact)
 
 
-def _output_of(status: UserTaskStatus) -> QuerySet[UserTaskArtifact]:
-    """The artifacts of a status and, for a container, of the tasks inside it: a chord's result is its body's."""
-    inside = Q(status=status)
-    if status.is_container:
-        inside |= Q(status__in=UserTaskStatus.objects.in_canvas(status).values("pk"))
-    return UserTaskArtifact.objects.filter(inside).select_related("status").order_by("created", "id")
+def _output_of(status: UserTaskStatus, inside: list[Member]) -> list[UserTaskArtifact]:
+    """The artifacts of a status and of the tree ``inside`` it, oldest first: a chord's result is its body's.
+
+    One query, a level of the tree per part of a ``UNION``, each found by the indexes on
+    ``parent`` and ``status`` (one condition on every level at once could use neither, and
+    reads the whole table). Each artifact gets its status from the tree, already loaded.
+    """
+    statuses = {status.pk: status, **{member.status.pk: member.status for member in _walk(inside)}}
+    levels = [UserTaskArtifact.objects.filter(status=status)]
+    if inside:
+        levels += [
+            UserTaskArtifact.objects.filter(**{f"status__{'parent__' * depth}parent": status}) for depth in range(3)
+        ]
+    artifacts = list(levels[0].union(*levels[1:], all=True).order_by("created", "id"))
+    for artifact in artifacts:
+        if artifact.status_id in statuses:  # else a task added since the tree was read: loaded when named
+            artifact.status = statuses[artifact.status_id]
+    return artifacts
 
 
-def visible_status(request: HttpRequest, uuid: UUID) -> UserTaskStatus:
-    """The status with this uuid if the REST API would show it to the user; a 404 otherwise.
+def _members(status: UserTaskStatus) -> list[Member]:
+    """The tree of statuses inside ``status``, oldest first at each level.
+
+    One query per level that holds containers (a chord's page: two), each by the index on
+    ``parent``. Every status gets its container from memory, for the name shown.
+    """
+    top = Member(status)
+    level = {status.pk: top} if status.is_container else {}
+    while level:
+        containers = {}
+        for row in UserTaskStatus.objects.filter(parent__in=list(level)).order_by("created", "id"):
+            container = level[row.parent_id]
+            row.parent = container.status
+            member = Member(row)
+            container.inside.append(member)
+            if row.is_container:
+                containers[row.pk] = member
+        level = containers
+    return top.inside
+
+
+def _walk(members: list[Member]) -> Iterator[Member]:
+    """The members of a tree, each before the members inside it."""
+    for member in members:
+        yield member
+        yield from _walk(member.inside)
+
+
+def _live_figures(status: UserTaskStatus) -> dict[str, Any]:
+    """What the script updates of a status: named as in the REST API, which the list's rows poll."""
+    return {
+        "uuid": str(status.uuid),
+        "state": status.state,
+        "state_text": status.state_text,
+        "progress": status.progress,
+        "completed_steps": status.completed_steps,
+        "total_steps": status.total_steps,
+        "modified": status.modified.isoformat(),
+    }
+
+
+def visible_status(
+    request: HttpRequest, uuid: UUID, statuses: QuerySet[UserTaskStatus] | None = None
+) -> UserTaskStatus:
+    """The status with this uuid (among ``statuses``) if the REST API would show it to the user; a 404 otherwise.
 
     Both the filter backends (``USER_TASKS_STATUS_FILTERS``) and the object permission must let the
-    user see it, as in the API, so that others' tasks stay unknown.
+    user see it, as in the API, so that others' tasks stay unknown. By default its container and
+    the container's own come with it: a page names both (see ``user_task_name``).
     """
-    statuses = visible(request, UserTaskStatus.objects.select_related("parent"), settings.USER_TASKS_STATUS_FILTERS)
+    if statuses is None:
+        statuses = UserTaskStatus.objects.select_related("parent__parent")
+    statuses = visible(request, statuses, settings.USER_TASKS_STATUS_FILTERS)
     status = get_object_or_404(statuses, uuid=uuid)
     if not may(request.user, "view", status):
         raise Http404(_("No such task."))

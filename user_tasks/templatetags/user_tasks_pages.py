@@ -7,7 +7,9 @@ from urllib.parse import urlsplit
 
 from django import template
 from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext as _
 
+from ..canvas import CHORD, GROUP
 from ..models import UserTaskStatus
 
 register = template.Library()
@@ -30,8 +32,25 @@ def basename(path: str) -> str:
 
 
 @register.filter
+def user_task_name(status: UserTaskStatus) -> str:
+    """The name the pages show for ``status``: its own, except for a chord's header group.
+
+    A chord and the group of tasks it runs in parallel store the same name (as in
+    django-user-tasks 4.0, and the REST API shows them so); on a page that reads as the same
+    task twice, so the group is called after its name with a translated suffix. Its
+    parent must be loaded with it (``select_related``), or this costs a query.
+    """
+    container = status.parent if status.task_class == GROUP else None
+    if container is None or container.task_class != CHORD:
+        return status.name
+    if not status.name:
+        return _("Parallel tasks")
+    return _("%(name)s: parallel tasks") % {"name": status.name}
+
+
+@register.filter
 def user_task_api_url(status: UserTaskStatus) -> str:
-    """The REST API URL of ``status`` that the live progress polls; '' if the API is not mounted."""
+    """The REST API URL of ``status`` that the live progress of the list's rows polls; '' if the API is not mounted."""
     try:
         return reverse("usertaskstatus-detail", kwargs={"uuid": status.uuid})
     except NoReverseMatch:

@@ -2,11 +2,15 @@
  * Status pages of user_tasks: live progress and confirmation dialogs.
  *
  * The pages work without this script; it only
- *  - polls the REST API for each unfinished task on the page ([data-user-task][data-api-url]),
- *    with conditional requests (If-None-Match), backing off while nothing changes and
- *    stopping once the task is finished;
- *  - when a task finishes or gains output, swaps in its freshly rendered HTML from the page
- *    itself, so the output, buttons and times read exactly as after a reload;
+ *  - polls for each unfinished task on the page ([data-user-task]): a task's page asks its own
+ *    live URL ([data-live-url]) about the task and every task listed inside it, a row of the
+ *    list asks the REST API ([data-api-url]); with conditional requests (If-None-Match),
+ *    backing off while nothing changes and stopping once the task is finished;
+ *  - updates in place the state and bar of the task and of the tasks inside it
+ *    ([data-ut-member], by uuid);
+ *  - when a task finishes or gains output, or a task inside it is not on the page yet, swaps
+ *    in its freshly rendered HTML from the page itself, so the output, buttons and times read
+ *    exactly as after a reload;
  *  - shows times in the reader's time zone and locale;
  *  - asks before a form marked data-confirm is sent, and marks it confirmed so the server
  *    does not ask again on a page of its own.
@@ -39,15 +43,25 @@
     });
   }
 
+  /* The element's own part marked data-ut="name", not one of a task listed inside it. */
+  function part(element, name) {
+    var found = element.querySelectorAll('[data-ut="' + name + '"]');
+    for (var i = 0; i < found.length; i++) {
+      var member = found[i].closest("[data-ut-member]");
+      if (!member || member === element) return found[i];
+    }
+    return null;
+  }
+
   function render(element, task) {
     var percent = Math.floor(task.progress);
     var values = { percent: percent, completed: task.completed_steps, total: task.total_steps };
-    var state = element.querySelector('[data-ut="state"]');
+    var state = part(element, "state");
     if (state) {
       state.textContent = task.state_text;
       state.dataset.state = task.state;
     }
-    var bar = element.querySelector('[data-ut="bar"]');
+    var bar = part(element, "bar");
     if (bar) {
       bar.setAttribute("aria-valuenow", String(percent));
       bar.dataset.state = task.state;
@@ -60,7 +74,7 @@
       var steps = text.querySelector('[data-ut="steps"]');
       if (steps && bar.dataset.stepsText) steps.textContent = fill(bar.dataset.stepsText, values);
     }
-    var modified = element.querySelector('[data-ut="modified"]');
+    var modified = part(element, "modified");
     if (modified && task.modified) {
       modified.setAttribute("datetime", task.modified);
       modified.textContent = dateFormat.format(new Date(task.modified));
@@ -84,13 +98,27 @@
       });
   }
 
+  /* Render the tasks inside in place; false if one of them is not on the page. */
+  function renderInside(element, tasks) {
+    var complete = true;
+    tasks.forEach(function (task) {
+      var member = element.querySelector('[data-ut-member="' + task.uuid + '"]');
+      if (member) render(member, task);
+      else complete = false;
+    });
+    return complete;
+  }
+
   function watch(element) {
-    var url = element.dataset.apiUrl;
+    var url = element.dataset.liveUrl || element.dataset.apiUrl;
     if (!url || element.dataset.utWatched) return;
     element.dataset.utWatched = "1";
     var etag = null;
     var delay = FASTEST;
     var artifacts = null;
+    // How many tasks inside the last answer listed (kept across refreshes): more is a reason to
+    // refresh, as is, in the first answer for a page, one that the page does not show.
+    var members = element.dataset.utMembers ? Number(element.dataset.utMembers) : null;
 
     function later() {
       window.setTimeout(poll, delay);
@@ -112,13 +140,20 @@
           if (!response.ok) return; // gone or forbidden: a reload shows why
           etag = response.headers.get("ETag");
           return response.json().then(function (task) {
+            var inside = task.inside || [];
             render(element, task);
+            var shown = renderInside(element, inside);
             delay = FASTEST;
             var finished = finalStates.indexOf(task.state) !== -1;
-            var gotOutput = artifacts !== null && task.artifacts.length !== artifacts;
-            artifacts = task.artifacts.length;
-            if (finished || gotOutput) {
+            // The live URL counts the output of the tasks inside too; the REST API lists the task's own.
+            var output = "output" in task ? task.output : task.artifacts.length;
+            var gotOutput = artifacts !== null && output !== artifacts;
+            artifacts = output;
+            var grew = members === null ? !shown : inside.length > members;
+            members = inside.length;
+            if (finished || gotOutput || grew) {
               return refresh(element).then(function (fresh) {
+                if (fresh) fresh.dataset.utMembers = String(members);
                 if (fresh && !finished) watch(fresh);
                 else if (!fresh && !finished) later();
               });
