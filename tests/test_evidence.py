@@ -13,14 +13,23 @@ from user_tasks.evidence import Result, ask_workers, recorded_results
 
 
 class Answers:
-    """Workers answering ``inspect()``: ``replies[kind]`` is what they say to that question."""
+    """Workers answering ``inspect()``: ``replies[kind]`` is what they say to that question.
+
+    ``replies["journal"]`` is what they say to the repair's journal command (``broadcast``).
+    """
 
     def __init__(self, replies):
         self.replies = replies
-        self.control = SimpleNamespace(inspect=lambda **options: SimpleNamespace(**self._questions(options)))
+        self.control = SimpleNamespace(
+            inspect=lambda **options: SimpleNamespace(**self._questions(options)), broadcast=self._broadcast
+        )
 
     def _questions(self, options):
         return {kind: (lambda kind=kind: self.replies.get(kind)) for kind in ("scheduled", "reserved", "active")}
+
+    def _broadcast(self, command, destination=None, reply=False, timeout=None, limit=None):
+        assert (command, reply) == ("user_tasks_journal", True)
+        return [{worker: answer} for worker, answer in self.replies.get("journal", {}).items()]
 
 
 def test_the_workers_say_which_tasks_they_hold_and_where():
@@ -45,6 +54,25 @@ def test_a_task_moving_on_while_the_workers_are_asked_keeps_its_first_place():
         {"scheduled": {"celery@a": []}, "reserved": {"celery@a": [{"id": "t"}]}, "active": {"celery@a": [{"id": "t"}]}}
     )
     assert ask_workers(answers, timeout=1).held == {"t": ("celery@a", "reserved")}
+
+
+def test_the_workers_say_which_tasks_their_journals_hold_changes_for(settings, tmp_path):
+    settings.USER_TASKS_JOURNAL_DIR = str(tmp_path)
+    answers = Answers(
+        {
+            "scheduled": {"celery@a": [], "celery@b": [], "celery@old": []},
+            "active": {"celery@a": [{"id": "running"}]},
+            "journal": {
+                "celery@a": {"held": ["running", "ended-offline"]},
+                "celery@b": {"held": []},
+                "celery@old": {"error": "unknown command"},  # a worker of an older version
+            },
+        }
+    )
+    assert ask_workers(answers, timeout=1).held == {
+        "running": ("celery@a", "active"),
+        "ended-offline": ("celery@a", "journal"),
+    }
 
 
 def test_no_answer_holds_nothing():

@@ -17,6 +17,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from tests.factories import make_container, make_family, make_status
+from user_tasks import journal
 from user_tasks.evidence import Result
 from user_tasks.models import UserTaskStatus
 from user_tasks.repair import (
@@ -68,7 +69,8 @@ class FakeCelery:
         self.on_question = lambda kind: None  # what happens in the world while a worker is asked
         self.tasks = {"tests.tasks.export": SimpleNamespace(acks_late=False)}
         self.conf = SimpleNamespace(task_acks_late=False)
-        self.control = SimpleNamespace(inspect=self.inspect)
+        self.journals: dict[str, list[str]] = {}  # what each worker's journal holds changes for
+        self.control = SimpleNamespace(inspect=self.inspect, broadcast=self.broadcast)
 
     def inspect(self, timeout, destination=None, limit=None):
         def ask(kind):
@@ -84,6 +86,10 @@ class FakeCelery:
             return reply
 
         return SimpleNamespace(active=ask("active"), reserved=ask("reserved"), scheduled=ask("scheduled"))
+
+    def broadcast(self, command, destination=None, reply=False, timeout=None, limit=None):
+        self.questions.append((command, timeout, destination, limit))
+        return [{worker: {"held": self.journals.get(worker, [])}} for worker in self.workers if worker in destination]
 
     def messages_held(self, app, task_ids):
         self.broker_asked.append(list(task_ids))
@@ -338,8 +344,34 @@ def test_the_workers_are_asked_in_the_order_a_task_goes_and_then_only_those_that
         ("scheduled", 0.5, None, None),
         ("reserved", 0.5, ["celery@a", "celery@b"], 2),
         ("active", 0.5, ["celery@a", "celery@b"], 2),
+        ("user_tasks_journal", 0.5, ["celery@a", "celery@b"], 2),
     ]
     assert (repair.asked, repair.workers) == (True, ["celery@a", "celery@b"])
+
+
+def test_a_status_whose_changes_wait_in_a_workers_journal_is_left_alone(user, celery):
+    status = make_status(user, state="In Progress")
+    _age(status)
+    celery.workers = {"celery@a": {}}
+    celery.journals = {"celery@a": [status.task_id]}
+    repair = repair_lost_tasks(celery)
+    assert len(repair) == 0
+    assert str(repair.decisions[0].evidence) == "held by celery@a (journal)"
+    assert state_of(status) == "In Progress"
+
+
+def test_the_repair_first_writes_what_its_own_machines_journal_holds(user, celery, settings, tmp_path):
+    from user_tasks import durable
+
+    settings.USER_TASKS_JOURNAL_DIR = str(tmp_path)
+    status = make_status(user, state="In Progress")
+    journal.append(status.task_id, "succeed", [], {})
+    journal._waiting_here = False
+    _age(status)
+    repair_lost_tasks(celery)
+    assert state_of(status) == "Succeeded"
+    assert not journal.held_task_ids()
+    assert durable.replay()
 
 
 def test_when_no_worker_answers_the_workers_are_asked_once(user, celery):

@@ -7,6 +7,7 @@ answers, and ``user_tasks.broker`` reads the broker.
 from __future__ import annotations
 
 import logging
+import socket
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,11 +15,17 @@ from typing import Any
 from celery import states
 from celery.backends.base import DisabledBackend
 
+from . import journal
+from .worker import COMMAND
+
 LOGGER = logging.getLogger(__name__)
 
 #: The lists a worker keeps its tasks in, in the order a task goes through them: held until its
 #: ETA or countdown, prefetched, running.
 WORKER_LISTS = ("scheduled", "reserved", "active")
+
+#: Where a worker's machine keeps the tracking changes it could not write (``user_tasks.journal``).
+JOURNAL = "journal"
 
 
 @dataclass
@@ -56,7 +63,24 @@ def ask_workers(app: Any, timeout: float) -> WorkerHoldings:
                 request = task.get("request") if kind == "scheduled" else task
                 if isinstance(request, dict) and request.get("id"):
                     holdings.held.setdefault(request["id"], (worker, kind))
+    if asked:
+        _ask_journals(app, timeout, asked, holdings)
+    for task_id in journal.held_task_ids():  # the machine the repair runs on
+        holdings.held.setdefault(task_id, (socket.gethostname(), JOURNAL))
     return holdings
+
+
+def _ask_journals(app: Any, timeout: float, asked: list[str], holdings: WorkerHoldings) -> None:
+    """Add the tasks whose changes wait in the journals of the workers' machines.
+
+    A worker of an older version does not know the command, and answers with an error.
+    """
+    replies = app.control.broadcast(COMMAND, destination=asked, reply=True, timeout=timeout, limit=len(asked))
+    for reply in replies or ():
+        for worker, answer in reply.items():
+            held = answer.get("held") if isinstance(answer, dict) else None
+            for task_id in held or ():
+                holdings.held.setdefault(task_id, (worker, JOURNAL))
 
 
 @dataclass(frozen=True)

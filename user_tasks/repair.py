@@ -24,7 +24,9 @@ refreshes ``modified``) and gathers what Celery can tell about each:
 
 It decides with the first rule that applies:
 
-1. a live worker holds the task: left alone, the worker will move it;
+1. a live worker holds the task, or the journal of a worker's machine holds changes of its
+   status not yet written (``user_tasks.journal``, replayed first on the repair's own
+   machine): left alone, the worker will move it;
 2. the result backend recorded the end of the task: the status ends the same way
    (Succeeded, Failed with the task's error, Canceled when it was revoked);
 3. the broker holds the message: Celery will deliver it, so Pending and Retrying stay as they
@@ -56,7 +58,7 @@ from celery import states
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from . import broker, evidence
+from . import broker, durable, evidence, journal
 from .canvas import CHAIN, CHORD
 from .conf import settings
 from .models import FINAL_STATES, UserTaskStatus
@@ -164,6 +166,9 @@ def repair_lost_tasks(
     if not isinstance(grace, timedelta) or grace < timedelta(0):
         raise ValueError(f"grace must be a non-negative timedelta, not {grace!r}")
     repair = Repair()
+    if journal.held_task_ids():
+        # Changes this machine's workers could not write come first: they may end the suspects.
+        durable.replay()
     candidates = list(suspects(grace))
     if candidates:
         waiting = awaiting_their_turn(candidates)
