@@ -1,4 +1,4 @@
-"""Reliability without real servers: redelivery, readable failures, unsent messages, lost-task repair.
+"""Reliability without real servers: redelivery, readable failures, unsent messages (the repair: ``test_repair.py``).
 
 The same behaviours against PostgreSQL, Redis and worker processes that really die are in
 ``tests/integration/``.
@@ -7,13 +7,12 @@ The same behaviours against PostgreSQL, Redis and worker processes that really d
 from __future__ import annotations
 
 from datetime import timedelta
-from types import SimpleNamespace
 
 import pytest
 from celery import chain, group
 from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded, WorkerLostError
 from celery.signals import task_failure
-from django.core.management import CommandError, call_command
+from django.core.management import call_command
 from django.db import DatabaseError
 from django.utils import timezone
 from kombu.exceptions import OperationalError
@@ -21,17 +20,9 @@ from kombu.exceptions import OperationalError
 from tests import tasks
 from tests.factories import make_family, make_status
 from user_tasks.models import UserTaskStatus
-from user_tasks.repair import repair_lost_tasks
 from user_tasks.tasks import failure_message
 
 pytestmark = pytest.mark.django_db
-
-HOUR = timedelta(hours=1)
-
-
-def _age(status: UserTaskStatus, by: timedelta = HOUR) -> None:
-    UserTaskStatus.objects.filter(pk=status.pk).update(modified=timezone.now() - by)
-
 
 # -- starting: which worker, and redeliveries -------------------------------------------------
 
@@ -161,149 +152,7 @@ def test_a_refused_send_in_eager_mode_is_not_mistaken_for_a_broker_failure(user,
     assert not UserTaskStatus.objects.exists()
 
 
-# -- repairing lost tasks ---------------------------------------------------------------------
-
-
-class Workers:
-    """Stands for Celery's workers answering ``inspect().active()``."""
-
-    def __init__(self, replies=None, acks_late=False):
-        self.replies = replies
-        self.timeouts = []
-        self.tasks = {"tests.tasks.export": SimpleNamespace(acks_late=acks_late)}
-        self.conf = SimpleNamespace(task_acks_late=False)
-        self.control = SimpleNamespace(inspect=self.inspect)
-
-    def inspect(self, timeout):
-        self.timeouts.append(timeout)
-        return SimpleNamespace(active=lambda: self.replies)
-
-
-def test_a_stale_task_no_live_worker_runs_fails_with_the_reason(user, stopped):
-    lost = make_status(user, state="In Progress", worker="celery@gone")
-    _age(lost)
-    workers = Workers({"celery@alive": [{"id": "another-task"}]})
-
-    repair = repair_lost_tasks(workers)
-
-    lost.refresh_from_db()
-    assert (repair.failed, repair.workers) == ([lost.task_id], ["celery@alive"])
-    assert lost.state == "Failed"
-    reason = lost.artifacts.get(name="Error").text
-    assert reason == "The task was lost: its worker (celery@gone) stopped while running it."
-    assert stopped == [(lost.task_id, "Failed")]
-
-
-def test_a_lost_task_of_a_live_worker_says_so(user):
-    lost = make_status(user, state="Sending e-mails", worker="celery@alive")
-    _age(lost)
-    repair_lost_tasks(Workers({"celery@alive": []}))
-    assert lost.artifacts.get(name="Error").text == (
-        "The task was lost: its worker celery@alive is running but no longer runs it."
-    )
-
-
-def test_a_lost_task_celery_will_deliver_again_is_retrying(user):
-    lost = make_status(user, state="In Progress", worker="celery@gone")
-    _age(lost)
-    repair = repair_lost_tasks(Workers(None, acks_late=True))
-    lost.refresh_from_db()
-    assert repair.retrying == [lost.task_id]
-    assert (lost.state, lost.attempts) == ("Retrying", 2)
-
-
-def test_tasks_the_workers_run_recent_ones_and_waiting_ones_are_left_alone(user):
-    running = make_status(user, state="In Progress", worker="celery@alive")
-    recent = make_status(user, state="In Progress", worker="celery@gone")
-    pending = make_status(user, state="Pending")
-    retrying = make_status(user, state="Retrying")
-    for status in (running, pending, retrying):
-        _age(status)
-
-    repair = repair_lost_tasks(Workers({"celery@alive": [{"id": running.task_id}]}))
-
-    assert len(repair) == 0
-    states = dict(UserTaskStatus.objects.values_list("task_id", "state"))
-    assert states == {
-        running.task_id: "In Progress",
-        recent.task_id: "In Progress",
-        pending.task_id: "Pending",
-        retrying.task_id: "Retrying",
-    }
-
-
-def test_with_nothing_stale_the_workers_are_not_asked(user, django_assert_num_queries):
-    make_status(user, state="In Progress")
-    workers = Workers({})
-    with django_assert_num_queries(1):
-        assert len(repair_lost_tasks(workers)) == 0
-    assert workers.timeouts == []
-
-
-def test_a_lost_member_fails_its_container(user):
-    container, (first, second) = make_family(user, task_class="celery.chain")
-    UserTaskStatus.objects.filter(pk__in=[container.pk, first.pk]).update(state="In Progress")
-    _age(first)
-    repair_lost_tasks(Workers({}))
-    states = dict(UserTaskStatus.objects.values_list("pk", "state"))
-    assert states == {container.pk: "Failed", first.pk: "Failed", second.pk: "Canceled"}
-
-
-def test_grace_and_timeout_come_from_the_settings(user, settings):
-    settings.USER_TASKS_REPAIR_GRACE = timedelta(minutes=30)
-    settings.USER_TASKS_REPAIR_TIMEOUT = 0.5
-    younger = make_status(user, state="In Progress")
-    older = make_status(user, state="In Progress")
-    _age(younger, timedelta(minutes=20))
-    _age(older, timedelta(minutes=40))
-    workers = Workers({})
-    repair = repair_lost_tasks(workers)
-    assert (repair.failed, workers.timeouts) == ([older.task_id], [0.5])
-
-
-def test_a_dry_run_changes_nothing(user):
-    lost = make_status(user, state="In Progress")
-    _age(lost)
-    repair = repair_lost_tasks(Workers({}), dry_run=True)
-    lost.refresh_from_db()
-    assert (repair.failed, lost.state) == ([lost.task_id], "In Progress")
-
-
-def test_a_negative_grace_is_refused(user):
-    with pytest.raises(ValueError, match="grace"):
-        repair_lost_tasks(Workers({}), grace=timedelta(seconds=-1))
-
-
-def test_the_command_reports_what_it_did(user, mocker, capsys):
-    lost = make_status(user, state="In Progress", worker="celery@gone")
-    _age(lost, timedelta(seconds=90))
-    mocker.patch("user_tasks.repair.running_tasks", return_value=(set(), ["celery@alive"]))
-
-    call_command("repair_user_tasks", "--grace=60", "--dry-run")
-    assert UserTaskStatus.objects.get(pk=lost.pk).state == "In Progress"
-    call_command("repair_user_tasks", "--grace=60")
-
-    output = capsys.readouterr().out
-    assert f"Lost, would be marked Failed: {lost.task_id}" in output
-    assert f"Lost, were marked Failed: {lost.task_id}" in output
-    assert "Workers that answered: celery@alive." in output
-    assert UserTaskStatus.objects.get(pk=lost.pk).state == "Failed"
-
-
-def test_the_command_says_it_asked_no_worker_when_no_task_went_silent(user, mocker, capsys):
-    make_status(user, state="In Progress", worker="celery@busy")
-    asked = mocker.patch("user_tasks.repair.running_tasks", return_value=(set(), []))
-    call_command("repair_user_tasks", "--grace=60")
-    output = capsys.readouterr().out
-    assert "no worker was asked" in output
-    assert "Workers that answered" not in output
-    assert "0 lost task(s)." in output
-    asked.assert_not_called()
-
-
-def test_the_command_refuses_a_negative_grace(user):
-    with pytest.raises(CommandError):
-        call_command("repair_user_tasks", "--grace=-5")
+# -- the purge command ------------------------------------------------------------------------
 
 
 def test_the_purge_command_deletes_old_statuses(user, capsys):

@@ -95,7 +95,7 @@ class LazySettings:
 
     @property
     def USER_TASKS_REPAIR_GRACE(self) -> timedelta:  # noqa: N802
-        """How long a started task may go without a change (a progress report) before the repair asks about it.
+        """How long an unfinished task may go without a change (a progress report) before the repair asks about it.
 
         Longer than the longest silence of a healthy task. Default: 10 minutes.
         """

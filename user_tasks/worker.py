@@ -22,6 +22,9 @@ from .conf import settings
 
 LOGGER = logging.getLogger(__name__)
 
+#: The remote control command the repair asks the workers (``inspect``) with.
+COMMAND = "user_tasks_journal"
+
 _stop = threading.Event()
 
 
@@ -51,10 +54,10 @@ def replay_now() -> None:
     except Exception:  # the thread must outlive whatever one attempt meets
         LOGGER.exception("Journal replay failed")
     finally:
-        connections.close_all()
+        connections.close_all()  # the thread's own: it sleeps until the next attempt
 
 
-@inspect_command(name="user_tasks_journal")
+@inspect_command(name=COMMAND)
 def held_in_journal(state: Any, **kwargs: Any) -> dict[str, list[str]]:
     """The ids of the tasks this worker's machine holds journaled changes for."""
     return {"held": sorted(journal.held_task_ids())}

@@ -162,3 +162,29 @@ def paced_link(
         time.sleep(seconds)
         self.status.increment_completed_steps()
     return previous + steps
+
+
+# -- the repair (test_repair.py) --
+
+
+@shared_task(base=UserTask, bind=True, max_retries=1)
+def retries_later(self: UserTask, user_id: int, countdown: float = 120) -> None:
+    """Asks to be tried again in ``countdown`` seconds: its worker keeps the new message until then."""
+    raise self.retry(countdown=countdown)
+
+
+DONE_KEY = "user_tasks_integration:done:{task_id}"
+
+
+@shared_task(bind=True)
+def plain(self: Any, fail_with: str = "") -> str:
+    """An untracked task (its status is made by the test): succeeds, or fails with ``fail_with``."""
+    if fail_with:
+        raise ValueError(fail_with)
+    return "done"
+
+
+@shared_task(bind=True, acks_late=True, ignore_result=True)
+def plain_forgotten(self: Any) -> None:
+    """An untracked task acknowledged late whose result nobody keeps; says in Redis when it is done."""
+    redis_client().set(DONE_KEY.format(task_id=self.request.id), 1)

@@ -1,4 +1,4 @@
-"""``manage.py repair_user_tasks``: end the statuses of tasks whose worker died."""
+"""``manage.py repair_user_tasks``: end the statuses that nothing will move any more."""
 
 from __future__ import annotations
 
@@ -7,7 +7,15 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from ...repair import repair_lost_tasks
+from ...repair import CANCELED, FAILED, LEFT, RETRYING, SUCCEEDED, repair_lost_tasks
+
+#: How the command reports each outcome, "{verb}" being "were" or "would be".
+OUTCOMES = {
+    FAILED: "Lost, {verb} marked Failed",
+    RETRYING: "Lost, {verb} marked Retrying (Celery delivers it again)",
+    SUCCEEDED: "Finished, {verb} marked Succeeded (as the result backend recorded)",
+    CANCELED: "Revoked, {verb} marked Canceled (as the result backend recorded)",
+}
 
 
 def _seconds(value: str) -> float:
@@ -19,8 +27,9 @@ def _seconds(value: str) -> float:
 
 class Command(BaseCommand):
     help = (
-        "Find started tasks that have not changed for the grace period and that no live worker runs; "
-        "mark them Failed with the reason, or Retrying when Celery will deliver them again."
+        "Find unfinished tasks that have not changed for the grace period and that no live worker holds; "
+        "end them as the result backend recorded, mark them Retrying when the broker will deliver them "
+        "again, or Failed with the reason when nothing holds them any more. Use -v 2 to see the tasks left alone."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -32,7 +41,9 @@ class Command(BaseCommand):
         )
         parser.add_argument("--dry-run", action="store_true", help="Report the lost tasks without changing them.")
 
-    def handle(self, *args: Any, grace: float | None, timeout: float | None, dry_run: bool, **options: Any) -> None:
+    def handle(
+        self, *args: Any, grace: float | None, timeout: float | None, dry_run: bool, verbosity: int = 1, **options: Any
+    ) -> None:
         try:
             repair = repair_lost_tasks(
                 grace=None if grace is None else timedelta(seconds=grace), timeout=timeout, dry_run=dry_run
@@ -41,11 +52,14 @@ class Command(BaseCommand):
             raise CommandError(str(error)) from None
         verb = "would be" if dry_run else "were"
         if not repair.asked:
-            self.stdout.write("No started task has been silent for the grace period: no worker was asked.")
+            self.stdout.write("No unfinished task has been silent for the grace period: no worker was asked.")
         else:
             self.stdout.write(f"Workers that answered: {', '.join(repair.workers) or 'none'}.")
-        for task_id in repair.failed:
-            self.stdout.write(f"Lost, {verb} marked Failed: {task_id}")
-        for task_id in repair.retrying:
-            self.stdout.write(f"Lost, {verb} marked Retrying (Celery delivers it again): {task_id}")
-        self.stdout.write(f"{len(repair)} lost task(s).")
+        for decision in repair.decisions:
+            if decision.outcome == LEFT:
+                if verbosity >= 2:
+                    self.stdout.write(f"Left {decision.state}: {decision.task_id} ({decision.evidence})")
+                continue
+            report = OUTCOMES[decision.outcome].format(verb=verb)
+            self.stdout.write(f"{report}: {decision.task_id} (was {decision.state}; {decision.evidence})")
+        self.stdout.write(f"{len(repair)} status(es) repaired.")
