@@ -8,7 +8,6 @@ from typing import Any
 from celery import chord, shared_task
 from django.core.files.base import ContentFile
 
-from user_tasks.models import UserTaskArtifact
 from user_tasks.tasks import UserTask
 
 from .exports import export_csv, export_filename
@@ -42,10 +41,12 @@ def export(self: StepsTask, user_id: int, what: str = "orders", steps: int = 10,
     for _chunk in range(steps):
         time.sleep(seconds)
         self.status.increment_completed_steps()
-    artifact = UserTaskArtifact(status=self.status, name="CSV file")
-    artifact.file.save(export_filename(what), ContentFile(export_csv(what, steps * 10)))
-    UserTaskArtifact.objects.create(status=self.status, name="Summary", text=f"{steps * 10} lines of {what} exported.")
-    return artifact.file.name
+    csv = self.status.add_artifact(
+        "CSV file", file=ContentFile(export_csv(what, steps * 10), name=export_filename(what))
+    )
+    self.status.add_artifact("Summary", text=f"{steps * 10} lines of {what} exported.")
+    # None while the database is away: the artifact then waits in the worker's journal.
+    return csv.file.name if csv is not None else export_filename(what)
 
 
 @shared_task(base=StepsTask, bind=True, label="Import contacts")
@@ -73,7 +74,7 @@ def count_region(
 def combine_regions(self: StepsTask, counts: list[int], user_id: int, steps: int = 1, user_task_name: str = "") -> int:
     """The chord's body: adds up the regions and leaves the total as text."""
     total = sum(counts)
-    UserTaskArtifact.objects.create(status=self.status, name="Report", text=f"{total} items in {len(counts)} regions.")
+    self.status.add_artifact("Report", text=f"{total} items in {len(counts)} regions.")
     self.status.increment_completed_steps()
     return total
 
