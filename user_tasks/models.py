@@ -22,13 +22,12 @@ from django.core.validators import URLValidator
 from django.db import connections, models, router, transaction
 from django.db.models import Case, Count, F, Q, When
 from django.db.models.constants import OnConflict
-from django.db.models.functions import Least
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from . import durable
+from . import durable, statements
 from .announce import announce
 from .canvas import GROUP, Row
 from .exceptions import TaskCanceledException
@@ -417,8 +416,7 @@ class UserTaskStatus(TimeStamped):
         are not counted, here or above. A finished container no longer grows.
         """
         _check_steps(steps)
-        condition = ~Q(state__in=FINAL_STATES) if self.is_container else ~Q(state=self.CANCELED)
-        if not self._change(condition, completed_steps=_steps_done_plus(steps)):
+        if not self._apply(statements.add_steps(self._alias(), self.pk, steps, container=self.is_container)):
             self._raise_if_canceled()
             return
         # The task's own copy is current: only its own run reports its steps.
@@ -569,7 +567,7 @@ class UserTaskStatus(TimeStamped):
         """
         for container in self._containers():
             if field == "completed_steps":
-                container._change(~Q(state__in=FINAL_STATES), completed_steps=_steps_done_plus(steps))
+                container._apply(statements.add_steps(container._alias(), container.pk, steps, container=True))
             else:
                 container._change(Q(), **{field: F(field) + steps})
                 setattr(container, field, getattr(container, field) + steps)
@@ -609,6 +607,10 @@ class UserTaskStatus(TimeStamped):
     def _row(self) -> UserTaskStatusQuerySet:
         return type(self).objects.filter(pk=self.pk)
 
+    def _alias(self) -> str:
+        """The database this status is written to."""
+        return self._state.db or router.db_for_write(type(self), instance=self)
+
     def _apply(self, count: int, **values: Any) -> bool:
         """Mirror in memory a change that ``count`` says applied to this row."""
         if count:
@@ -640,11 +642,6 @@ class UserTaskStatus(TimeStamped):
         Hence once. The running task's own status is announced when the task ends (see ``user_tasks.announce``).
         """
         announce(self)
-
-
-def _steps_done_plus(steps: int) -> Any:
-    """``completed_steps`` grown by ``steps``, never past ``total_steps``: no reader sees more done than announced."""
-    return Least(F("completed_steps") + steps, F("total_steps"))
 
 
 def _check_steps(steps: int) -> None:

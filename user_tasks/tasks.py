@@ -12,10 +12,11 @@ from typing import Any
 from celery import Task, current_app, shared_task
 from celery.exceptions import Retry, SoftTimeLimitExceeded, TimeLimitExceeded, WorkerLostError
 from celery.utils import uuid as new_task_id
+from django.db import router
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from . import announce, canvas, durable, user_task_stopped
+from . import announce, canvas, durable, statements, user_task_stopped
 from .conf import settings
 from .exceptions import TaskCanceledException
 from .models import UserTaskStatus, UserTaskStatusQuerySet
@@ -141,11 +142,13 @@ class UserTaskMixin:
 
     def user_task_started(self) -> None:
         """Mark the status In Progress on this worker; raise ``TaskCanceledException`` if it was canceled."""
-        worker = self.request.hostname or ""
-        own_row = self._own_row()
-        if own_row is not None:
+        request = self.request
+        worker = request.hostname or ""
+        alias = self._own_row(request)
+        if alias is not None:
+            task_id = request.id
             started = durable.write(
-                self.request.id, "start", (), {"worker": worker}, lambda: own_row.mark_started(worker)
+                task_id, "start", (), {"worker": worker}, lambda: statements.start(alias, task_id, worker)
             )
             if started is None or started:  # journaled, or done
                 return
@@ -154,9 +157,11 @@ class UserTaskMixin:
             status.start(worker=worker)
 
     def user_task_succeeded(self) -> None:
-        own_row = self._own_row()
-        if own_row is not None:
-            succeeded = durable.write(self.request.id, "succeed", (), {}, own_row.mark_succeeded)
+        request = self.request
+        alias = self._own_row(request)
+        if alias is not None:
+            task_id = request.id
+            succeeded = durable.write(task_id, "succeed", (), {}, lambda: statements.succeed(alias, task_id))
             if succeeded and user_task_stopped.has_listeners(UserTaskStatus):
                 self.status.notify_stopped()
             return
@@ -179,16 +184,15 @@ class UserTaskMixin:
         if status is not None:
             status.retry()
 
-    def _own_row(self) -> UserTaskStatusQuerySet | None:
-        """This call's row as a query, when the message says it has no container and it is not loaded.
+    def _own_row(self, request: Any) -> str | None:
+        """The database of this call's row, when the message says it has no container and it is not loaded.
 
         Changing it by ``task_id`` then costs one ``UPDATE`` and no read, which keeps a
         plain task's whole life at three statements.
         """
-        request = self.request
         if getattr(request, "user_task_status", None) is not None or _parent_header(request) != "":
             return None
-        return UserTaskStatus.objects.filter(task_id=request.id)
+        return router.db_for_write(UserTaskStatus)
 
     def _status_if_tracked(self, task_id: str | None = None) -> UserTaskStatus | None:
         """The status of ``task_id`` (the running call by default), or ``None`` (with a warning) if it has none."""
