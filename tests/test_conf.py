@@ -29,6 +29,7 @@ DEFAULTS = {
     "USER_TASKS_REPAIR_TIMEOUT": 2.0,
     "USER_TASKS_JOURNAL_DIR": None,
     "USER_TASKS_JOURNAL_REPLAY_INTERVAL": 5.0,
+    "USER_TASKS_STEP_WINDOW": 0.2,
 }
 SETTING_NAMES = sorted(name for name in vars(LazySettings) if name.startswith("USER_TASKS_"))
 

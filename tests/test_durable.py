@@ -30,6 +30,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture(autouse=True)
 def journal_dir(settings, tmp_path):
     settings.USER_TASKS_JOURNAL_DIR = str(tmp_path / "journal")
+    settings.USER_TASKS_STEP_WINDOW = 0  # each step its own write (tests/test_coalesce.py holds them)
     yield tmp_path / "journal"
     journal._waiting_here = False
     a_second_later()
@@ -119,7 +120,7 @@ def test_on_a_worker_changes_wait_in_the_journal_and_are_written_in_order_once_t
         assert reload(status).state == "Pending"  # nothing written yet
         assert [action for _, action, _ in journaled(journal_dir)] == [
             "start",
-            "increment_completed_steps",
+            "_write_steps",
             "record_artifact",
             "succeed",
         ]

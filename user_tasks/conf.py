@@ -122,6 +122,15 @@ class LazySettings:
         return getattr(django_settings, "USER_TASKS_JOURNAL_REPLAY_INTERVAL", 5.0)
 
     @property
+    def USER_TASKS_STEP_WINDOW(self) -> float:  # noqa: N802
+        """Seconds within which a worker writes a task's progress steps together (``0``: each at once).
+
+        A reader sees progress at most this late, and a task notices it was canceled at its
+        first step after it. Default: 0.2.
+        """
+        return getattr(django_settings, "USER_TASKS_STEP_WINDOW", 0.2)
+
+    @property
     def USER_TASKS_BASE_TEMPLATE(self) -> str:  # noqa: N802
         """The template the status pages extend; it must define the blocks ``title`` and ``content``.
 

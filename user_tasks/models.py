@@ -27,7 +27,7 @@ from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from . import durable, statements
+from . import coalesce, durable, statements
 from .announce import announce
 from .canvas import GROUP, Row
 from .exceptions import TaskCanceledException
@@ -406,16 +406,21 @@ class UserTaskStatus(TimeStamped):
         if applied and self.parent is not None and self.parent.state in (self.PENDING, self.RETRYING):
             self.parent.start()
 
-    @durable.change
     def increment_completed_steps(self, steps: int = 1) -> None:
         """Record progress here and in every container above; raise if the task was canceled.
 
-        Call it often enough for a useful progress bar, not so often that it
-        burdens the database: each call is one ``UPDATE``, plus one per container
-        above the task. Progress stops at ``total_steps``: steps reported beyond it
-        are not counted, here or above. A finished container no longer grows.
+        Each write is one ``UPDATE``, plus one per container above the task. On a worker,
+        steps reported in quick succession are written together, at most
+        ``USER_TASKS_STEP_WINDOW`` seconds later (see ``user_tasks.coalesce``), so a task may
+        report as often as it likes. Progress stops at ``total_steps``: steps reported
+        beyond it are not counted, here or above. A finished container no longer grows.
         """
         _check_steps(steps)
+        coalesce.report(self, steps)
+
+    @durable.change
+    def _write_steps(self, steps: int) -> None:
+        """Write ``steps`` of progress here and above (``increment_completed_steps()``'s write)."""
         if not self._apply(statements.add_steps(self._alias(), self.pk, steps, container=self.is_container)):
             self._raise_if_canceled()
             return
@@ -457,6 +462,7 @@ class UserTaskStatus(TimeStamped):
     @durable.change
     def fail(self, message: str) -> None:
         """Mark the task Failed, keeping ``message`` as an artifact named 'Error'; its containers fail too."""
+        coalesce.write_held_quietly(self)
         # One transaction: no reader may see Failed without the message.
         with transaction.atomic(using=self._state.db):
             if not self._apply(self._row().mark_failed(), state=self.FAILED):
@@ -471,6 +477,7 @@ class UserTaskStatus(TimeStamped):
     @durable.change
     def retry(self) -> None:
         """Record a failed attempt that Celery will try again; containers are unaffected."""
+        coalesce.write_held_quietly(self)
         if self._apply(self._row().mark_retrying(), state=self.RETRYING):
             self.attempts += 1
 
@@ -496,9 +503,10 @@ class UserTaskStatus(TimeStamped):
     @durable.change
     def succeed(self) -> None:
         """Mark the task Succeeded with all its steps done; a container succeeds once all its children have."""
-        remaining = self._remaining_steps() if self.parent is not None else 0
-        if not self._apply(self._row().mark_succeeded(), state=self.SUCCEEDED):
-            return
+        with coalesce.dropped(self):
+            remaining = self._remaining_steps() if self.parent is not None else 0
+            if not self._apply(self._row().mark_succeeded(), state=self.SUCCEEDED):
+                return
         self.completed_steps = self.total_steps
         self.notify_stopped()
         if self.parent is not None:

@@ -23,7 +23,7 @@ from celery.signals import (
 from django.db import DatabaseError
 from django.utils.translation import gettext
 
-from . import announce, canvas, durable, user_task_stopped
+from . import announce, canvas, coalesce, durable, user_task_stopped
 from .models import UserTaskStatus
 from .tasks import UserTaskMixin, record_call, refuse, tracked_task
 
@@ -124,6 +124,9 @@ def retrying_task(sender: Any = None, request: Any = None, **kwargs: Any) -> Non
 def task_finished(sender: Any = None, task_id: str | None = None, **kwargs: Any) -> None:
     """A tracked task ended, however: announce what it held back (see ``user_tasks.announce``)."""
     if isinstance(sender, UserTaskMixin) and task_id is not None:
+        status = getattr(sender.request, "user_task_status", None)
+        if status is not None:
+            coalesce.write_held_quietly(status)  # steps the task reported last, if it did not succeed
         durable.task_ended(task_id)
         announce.task_ended(task_id)
 
