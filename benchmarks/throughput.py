@@ -132,7 +132,8 @@ def _measurer(tasks: Any, user_id: int, seconds: float, backlog: Backlog) -> Cal
 
     from user_tasks.models import UserTaskStatus
 
-    results = apps.get_model("django_celery_results", "TaskResult") if apps.is_installed("django_celery_results") else None
+    installed = apps.is_installed("django_celery_results")
+    results = apps.get_model("django_celery_results", "TaskResult") if installed else None
 
     def stored() -> dict[str, int]:
         # Read after the clock stops: proves each variant wrote what it should, and plain Celery nothing.
