@@ -13,6 +13,7 @@ DOCS_STAMP := $(VENV)/.installed-docs
 INTEGRATION_STAMP := $(VENV)/.installed-integration
 MYSQL_STAMP := $(VENV)/.installed-mysql
 RELEASE_STAMP := $(VENV)/.installed-release
+BENCH_STAMP := $(VENV)/.installed-bench
 
 .DEFAULT_GOAL := help
 .PHONY: help venv browser test test-integration test-integration-mariadb bench bench-real demo quality docs messages messages-check dist check-install release-check tox tox-ends clean
@@ -48,6 +49,10 @@ $(MYSQL_STAMP): requirements/mysql.txt | $(VENV_PYTHON)
 
 $(INTEGRATION_STAMP): requirements/integration.txt $(MYSQL_STAMP) | $(VENV_PYTHON)
 	$(PIP) -r requirements/integration.txt
+	@touch $@
+
+$(BENCH_STAMP): requirements/bench.txt $(INTEGRATION_STAMP) | $(VENV_PYTHON)
+	$(PIP) -r requirements/bench.txt
 	@touch $@
 
 # The demo on DATABASE_URL=mysql://… needs the MySQL/MariaDB driver too.
@@ -87,7 +92,7 @@ DEMO_ADDRPORT ?= 127.0.0.1:8000
 bench: venv ## Run the benchmarks on SQLite with in-process workers (quick; prints figures)
 	$(VENV_PYTHON) -m benchmarks
 
-bench-real: venv $(INTEGRATION_STAMP) ## Run the benchmarks on PostgreSQL, Redis and worker processes, full sizes
+bench-real: venv $(BENCH_STAMP) ## Run the benchmarks on PostgreSQL, Redis and worker processes, full sizes
 	scripts/services.sh
 	$(VENV_PYTHON) -m benchmarks --real
 

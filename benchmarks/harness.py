@@ -1,7 +1,7 @@
 """What every benchmark shares: a database of its own, SQL counting, timing and the printed report.
 
 Two set-ups: the quick one (``tests.settings``: SQLite, an in-process broker) and the real
-one (``--real``, ``tests.settings_integration``: PostgreSQL and Redis, which
+one (``--real``, ``benchmarks.settings``: PostgreSQL and Redis, which
 ``scripts/services.sh`` starts). Each benchmark creates a fresh test database and drops it.
 """
 
@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from typing import Any
 
 QUICK_SETTINGS = "tests.settings"
-REAL_SETTINGS = "tests.settings_integration"
+REAL_SETTINGS = "benchmarks.settings"
 
 
 def configure(real: bool) -> None:
