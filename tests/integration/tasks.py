@@ -188,3 +188,12 @@ def plain(self: Any, fail_with: str = "") -> str:
 def plain_forgotten(self: Any) -> None:
     """An untracked task acknowledged late whose result nobody keeps; says in Redis when it is done."""
     redis_client().set(DONE_KEY.format(task_id=self.request.id), 1)
+
+
+@shared_task(base=StepsTask, bind=True)
+def burst_then_wait(self: StepsTask, user_id: int, steps: int = 50, seconds: float = 60) -> int:
+    """Reports its steps in one burst (the worker holds all but the first for a moment), then works quietly."""
+    for _ in range(steps):
+        self.status.increment_completed_steps()
+    time.sleep(seconds)
+    return steps

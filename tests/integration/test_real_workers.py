@@ -98,6 +98,26 @@ def test_a_task_whose_whole_worker_is_killed_is_repaired_within_the_interval(sta
     survivor.stop()
 
 
+def test_a_worker_killed_while_it_holds_steps_to_write_is_repaired(start_worker, user, stops):
+    """A burst's steps wait up to USER_TASKS_STEP_WINDOW to be written together: a kill loses them, not the task."""
+    doomed = start_worker("burst", concurrency=1, queue="burst")
+    result = tasks.burst_then_wait.apply_async((user.pk,), {"steps": 50}, queue="burst")
+    wait_until_running(result.id)  # the burst's first step is written at once, the others are held
+    doomed.kill()
+    killed_at = time.monotonic()
+
+    while status_of(result.id).state == "In Progress":
+        assert time.monotonic() - killed_at < REPAIR_GRACE.total_seconds() + 3 * REPAIR_EVERY + 5
+        repair_lost_tasks(app, grace=REPAIR_GRACE, timeout=1)
+        time.sleep(REPAIR_EVERY)
+
+    status = status_of(result.id)
+    assert status.state == "Failed"
+    assert error_of(status) == f"The task was lost: its worker ({doomed.hostname}) stopped while running it."
+    assert 1 <= status.completed_steps <= 50
+    assert stops(result.id) == 1
+
+
 def test_the_repair_leaves_tasks_that_live_workers_run(workers, user):
     result = tasks.slow_steps.delay(user.pk, steps=12, seconds=0.5)
     wait_until_running(result.id)
