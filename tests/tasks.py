@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from celery import shared_task
@@ -115,3 +116,10 @@ def cancels_other(self, user_id, task_id, user_task_name=None):
     """Cancels the status of another (pending) task, then goes on."""
     UserTaskStatus.objects.get(task_id=task_id).cancel()
     return task_id
+
+
+@shared_task(base=UserTask, bind=True)
+def naps(self, user_id, seconds=1.0, user_task_name=None):
+    """Works ``seconds`` without a word to its status: only the worker's deferred start shows it running."""
+    time.sleep(seconds)
+    return seconds

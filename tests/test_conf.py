@@ -30,6 +30,7 @@ DEFAULTS = {
     "USER_TASKS_JOURNAL_DIR": None,
     "USER_TASKS_JOURNAL_REPLAY_INTERVAL": 5.0,
     "USER_TASKS_STEP_WINDOW": 0.2,
+    "USER_TASKS_START_DELAY": 0.5,
 }
 SETTING_NAMES = sorted(name for name in vars(LazySettings) if name.startswith("USER_TASKS_"))
 

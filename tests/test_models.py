@@ -529,3 +529,19 @@ def test_committed_deletion_removes_the_file(user, media):
         assert path.exists()
 
     assert not path.exists()
+
+
+def test_a_member_sent_after_its_group_succeeded_keeps_the_group_complete(user):
+    """A group's members are sent one by one: a worker may finish those sent before the last is."""
+    from user_tasks.canvas import Row
+
+    group = make_container(user, state=UserTaskStatus.SUCCEEDED, total_steps=4, completed_steps=4)
+    UserTaskStatus.objects.create_planned(
+        [
+            Row(group.task_id, "celery.group", "g", user.pk, is_container=True),
+            Row("late", "tests.tasks.export", "e", user.pk, total_steps=2, parent=group.task_id),
+        ],
+        own="late",
+    )
+    group = reload(group)
+    assert (group.state, group.completed_steps, group.total_steps) == ("Succeeded", 6, 6)

@@ -61,7 +61,22 @@ def worker_sql(mocker):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_plain_task_lives_on_three_statements_through_a_worker(celery_app, celery_worker, user, worker_sql):
+def test_a_short_plain_task_lives_on_two_statements_through_a_worker(celery_app, celery_worker, user, worker_sql):
+    """Its start is written with its end (``USER_TASKS_START_DELAY``): the insert when sent, one update when done."""
+    with CaptureQueriesContext(connection) as sent:
+        result = tasks.silent.delay(user_id=user.pk)
+    result.get(timeout=10)
+    wait_for(lambda: len(worker_sql.statements) == 1 and not worker_sql.open)
+
+    statements = [q["sql"] for q in sent.captured_queries] + worker_sql.statements
+    assert [sql.split()[0] for sql in statements] == ["INSERT", "UPDATE"]
+    status = UserTaskStatus.objects.get(task_id=result.id)
+    assert (status.state, status.attempts, bool(status.worker)) == ("Succeeded", 1, True)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_plain_task_starts_at_once_without_a_start_delay(celery_app, celery_worker, user, worker_sql, settings):
+    settings.USER_TASKS_START_DELAY = 0
     with CaptureQueriesContext(connection) as sent:
         result = tasks.silent.delay(user_id=user.pk)
     result.get(timeout=10)
@@ -69,7 +84,6 @@ def test_plain_task_lives_on_three_statements_through_a_worker(celery_app, celer
 
     statements = [q["sql"] for q in sent.captured_queries] + worker_sql.statements
     assert [sql.split()[0] for sql in statements] == ["INSERT", "UPDATE", "UPDATE"]
-    assert UserTaskStatus.objects.get(task_id=result.id).state == "Succeeded"
 
 
 @pytest.mark.django_db

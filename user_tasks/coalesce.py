@@ -30,10 +30,12 @@ import math
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+from django.db import connections
 
 from . import durable
 from .conf import settings
@@ -76,7 +78,7 @@ def report(status: UserTaskStatus, steps: int) -> None:
             write_held(status, force=True)
         elif not entry.waiting:
             entry.waiting = True
-            _flusher().schedule(status, entry.written + window)
+            call_at(entry.written + window, lambda: _write_from_thread(status))
 
 
 def write_held(status: UserTaskStatus, *, force: bool = False) -> None:
@@ -106,19 +108,31 @@ def dropped(status: UserTaskStatus) -> Iterator[None]:
         yield
 
 
+def call_at(deadline: float, write: Callable[[], None]) -> None:
+    """Have the process's writing thread call ``write`` at ``deadline`` (``time.monotonic()``), as a worker's."""
+    _flusher().schedule(deadline, write)
+
+
+def _write_from_thread(status: UserTaskStatus) -> None:
+    try:
+        write_held(status)
+    except TaskCanceledException:
+        held(status).canceled = True
+
+
 class _Flusher:
-    """The process's thread that writes the steps held when their window ends."""
+    """The process's thread that writes what was held back when its time comes (steps, a deferred start)."""
 
     def __init__(self) -> None:
         self.pid = os.getpid()
-        self.due: list[tuple[float, int, UserTaskStatus]] = []
+        self.due: list[tuple[float, int, Callable[[], None]]] = []
         self.order = itertools.count()
         self.wake = threading.Condition()
-        threading.Thread(target=self.run, name="user_tasks-steps", daemon=True).start()
+        threading.Thread(target=self.run, name="user_tasks-writes", daemon=True).start()
 
-    def schedule(self, status: UserTaskStatus, deadline: float) -> None:
+    def schedule(self, deadline: float, write: Callable[[], None]) -> None:
         with self.wake:
-            heapq.heappush(self.due, (deadline, next(self.order), status))
+            heapq.heappush(self.due, (deadline, next(self.order), write))
             self.wake.notify()
 
     def run(self) -> None:
@@ -126,19 +140,18 @@ class _Flusher:
             with self.wake:
                 while not self.due or self.due[0][0] > time.monotonic():
                     self.wake.wait(None if not self.due else self.due[0][0] - time.monotonic())
-                _deadline, _order, status = heapq.heappop(self.due)
-            self.write(status)
-
-    def write(self, status: UserTaskStatus) -> None:
-        entry = held(status)
-        with durable.worker_side():
-            try:
-                durable.drop_old_connections()
-                write_held(status)
-            except TaskCanceledException:
-                entry.canceled = True
-            except Exception:  # the thread must outlive whatever one write meets
-                LOGGER.exception("Could not write the held progress of task %s", status.task_id)
+                _deadline, _order, write = heapq.heappop(self.due)
+                idle = not self.due
+            with durable.worker_side():
+                try:
+                    durable.drop_old_connections()
+                    write()
+                except Exception:  # the thread must outlive whatever one write meets
+                    LOGGER.exception("A held tracking write failed")
+            if idle:
+                # Its writes are occasional: an idle connection of its own would only hold a
+                # server slot (and keep a test database from being dropped).
+                connections.close_all()
 
 
 _instance: _Flusher | None = None
@@ -146,7 +159,7 @@ _starting = threading.Lock()
 
 
 def _flusher() -> _Flusher:
-    """The process's flusher; a forked process (a pool process) starts its own."""
+    """The process's writing thread; a forked process (a pool process) starts its own."""
     global _instance
     with _starting:
         if _instance is None or _instance.pid != os.getpid():

@@ -131,6 +131,15 @@ class LazySettings:
         return getattr(django_settings, "USER_TASKS_STEP_WINDOW", 0.2)
 
     @property
+    def USER_TASKS_START_DELAY(self) -> float:  # noqa: N802
+        """Seconds a worker waits before writing that a task without container started (``0``: at once).
+
+        A task that ends sooner writes its start with its end, in one statement (see
+        ``user_tasks.deferred``). Default: 0.5.
+        """
+        return getattr(django_settings, "USER_TASKS_START_DELAY", 0.5)
+
+    @property
     def USER_TASKS_BASE_TEMPLATE(self) -> str:  # noqa: N802
         """The template the status pages extend; it must define the blocks ``title`` and ``content``.
 

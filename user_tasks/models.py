@@ -135,7 +135,16 @@ class UserTaskStatusQuerySet(models.QuerySet["UserTaskStatus"]):
                 raise TypeError(f"user_id={owner!r} does not name an existing user")
             for task_id, steps in added.items():
                 if steps:
-                    self.using(alias).filter(task_id=task_id).change(total_steps=F("total_steps") + steps)
+                    self.using(alias).filter(task_id=task_id).change(
+                        total_steps=F("total_steps") + steps,
+                        # A group's members are sent one by one: one that finished every member sent
+                        # so far has succeeded already, and a success shows every step done.
+                        completed_steps=Case(
+                            When(state=UserTaskStatus.SUCCEEDED, then=F("completed_steps") + steps),
+                            default=F("completed_steps"),
+                            output_field=models.PositiveBigIntegerField(),
+                        ),
+                    )
         return inserted
 
     def in_canvas(self, root: UserTaskStatus) -> UserTaskStatusQuerySet:

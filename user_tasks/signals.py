@@ -23,7 +23,7 @@ from celery.signals import (
 from django.db import DatabaseError
 from django.utils.translation import gettext
 
-from . import announce, canvas, coalesce, durable, user_task_stopped
+from . import announce, canvas, coalesce, deferred, durable, user_task_stopped
 from .models import UserTaskStatus
 from .tasks import UserTaskMixin, record_call, refuse, tracked_task
 
@@ -127,6 +127,7 @@ def task_finished(sender: Any = None, task_id: str | None = None, **kwargs: Any)
         status = getattr(sender.request, "user_task_status", None)
         if status is not None:
             coalesce.write_held_quietly(status)  # steps the task reported last, if it did not succeed
+        deferred.write_pending(sender.request)  # a task that ended with neither success nor failure
         durable.task_ended(task_id)
         announce.task_ended(task_id)
 

@@ -31,6 +31,11 @@ def succeed(alias: str, task_id: str) -> int:
     return _run(alias, "succeed", ["Succeeded", task_id, *_FINAL])
 
 
+def start_and_succeed(alias: str, task_id: str, worker: str) -> int:
+    """``start()`` and ``succeed()`` in one statement, for a task whose start was held (``user_tasks.deferred``)."""
+    return _run(alias, "start_and_succeed", [*_WAITING, worker[:255], "Succeeded", task_id, *_FINAL])
+
+
 def add_steps(alias: str, pk: int, steps: int, *, container: bool) -> int:
     """Progress on one row, never past its total: a task unless it was canceled, a container while unfinished."""
     if container:
@@ -80,12 +85,17 @@ def _sql(connection: Any, name: str) -> str:
             f"ELSE {column('attempts')} + 1 END, {state} = %s, {column('worker')} = %s"
         ),
         "succeed": f"{state} = %s, {steps} = {total}",
+        "start_and_succeed": (
+            f"{column('attempts')} = CASE WHEN {state} IN (%s, %s) THEN {column('attempts')} "
+            f"ELSE {column('attempts')} + 1 END, {column('worker')} = %s, {state} = %s, {steps} = {total}"
+        ),
         "task_steps": f"{steps} = {least}({steps} + %s, {total})",
         "container_steps": f"{steps} = {least}({steps} + %s, {total})",
     }
     where = {
         "start": f"{column('task_id')} = %s AND {unfinished}",
         "succeed": f"{column('task_id')} = %s AND {unfinished}",
+        "start_and_succeed": f"{column('task_id')} = %s AND {unfinished}",
         "task_steps": f"{column('id')} = %s AND {state} <> %s",
         "container_steps": f"{column('id')} = %s AND {unfinished}",
     }

@@ -16,7 +16,7 @@ from django.db import router
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from . import announce, canvas, durable, statements, user_task_stopped
+from . import announce, canvas, deferred, durable, statements, user_task_stopped
 from .conf import settings
 from .exceptions import TaskCanceledException
 from .models import UserTaskStatus, UserTaskStatusQuerySet
@@ -103,6 +103,7 @@ class UserTaskMixin:
         request = self.request
         status = getattr(request, "user_task_status", None)
         if status is None:
+            deferred.write_pending(request)  # every change of the task follows its start
             status = durable.status_of(request.id)
             if status.pk is not None:
                 request.user_task_status = status
@@ -147,6 +148,9 @@ class UserTaskMixin:
         alias = self._own_row(request)
         if alias is not None:
             task_id = request.id
+            if deferred.enabled():
+                deferred.defer(request, alias, worker)
+                return
             started = durable.write(
                 task_id, "start", (), {"worker": worker}, lambda: statements.start(alias, task_id, worker)
             )
@@ -161,7 +165,16 @@ class UserTaskMixin:
         alias = self._own_row(request)
         if alias is not None:
             task_id = request.id
-            succeeded = durable.write(task_id, "succeed", (), {}, lambda: statements.succeed(alias, task_id))
+            start = deferred.claim(request)
+            succeeded = durable.write(
+                task_id,
+                "succeed",
+                (),
+                {},
+                (lambda: statements.succeed(alias, task_id))
+                if start is None
+                else (lambda: statements.start_and_succeed(alias, task_id, start.worker)),
+            )
             if succeeded and user_task_stopped.has_listeners(UserTaskStatus):
                 self.status.notify_stopped()
             return

@@ -1,0 +1,83 @@
+"""A short task's start, written together with its end.
+
+Most tasks take a few milliseconds; writing "In Progress" for them costs a statement (and a
+commit) that no reader has time to see. On a worker, a task whose message says it belongs to
+no container does not write its start when it begins. The start is written
+
+* ``USER_TASKS_START_DELAY`` seconds later, if the task still runs (by the process's writing
+  thread, see ``user_tasks.coalesce``), so a reader sees a running task as In Progress at
+  most that late;
+* at the task's first use of ``self.status`` (its first progress report, say), so that
+  every later change follows it;
+* or, for a task that succeeds first, in the same ``UPDATE`` as its success.
+
+Each way counts the attempt and records the worker exactly as an immediate start does. What
+changes: a task canceled before it started, whose message reaches a worker anyway (Celery's
+workers drop revoked tasks, so only one that missed the revocation), is stopped at its first
+progress report instead of before its body.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import coalesce, durable, statements
+from .conf import settings
+
+
+@dataclass
+class Start:
+    """The start of one call, not written yet."""
+
+    alias: str
+    task_id: str
+    worker: str
+    written: bool = False
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def enabled() -> bool:
+    return durable.on_worker_side() and settings.USER_TASKS_START_DELAY > 0
+
+
+def defer(request: Any, alias: str, worker: str) -> None:
+    """Hold the start of the call ``request`` runs (see the module)."""
+    start = Start(alias, request.id, worker)
+    request.user_tasks_start = start
+    coalesce.call_at(time.monotonic() + settings.USER_TASKS_START_DELAY, lambda: write(start))
+
+
+def write_pending(request: Any) -> None:
+    """Write the start of the call ``request`` runs now, if it is held."""
+    start = getattr(request, "user_tasks_start", None)
+    if start is not None:
+        write(start)
+
+
+def write(start: Start) -> None:
+    with start.lock:
+        if start.written:
+            return
+        start.written = True
+        durable.write(
+            start.task_id,
+            "start",
+            (),
+            {"worker": start.worker},
+            lambda: statements.start(start.alias, start.task_id, start.worker),
+        )
+
+
+def claim(request: Any) -> Start | None:
+    """The held start of the call ``request`` runs, now the caller's to write (with the end), or ``None``."""
+    start = getattr(request, "user_tasks_start", None)
+    if start is None:
+        return None
+    with start.lock:
+        if start.written:
+            return None
+        start.written = True
+        return start
