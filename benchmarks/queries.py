@@ -82,7 +82,7 @@ def run(real: bool = False) -> None:
             per_member = tracked_count / members
             kind = name.split()[0]
             if members == 1:
-                budget, ok = "≤ 3", per_member <= 3
+                budget, ok = "≤ 2", per_member <= 2
             elif kind not in per_kind:
                 budget, ok = f"≤ {MEMBER_BUDGET}/task", per_member <= MEMBER_BUDGET
             else:
