@@ -181,7 +181,9 @@ def test_sending_while_the_broker_is_down_raises_and_leaves_nothing_pending(user
 
 
 def test_cancel_racing_completion_ends_in_one_final_state(workers, user, stops):
-    results = [tasks.quick_steps.delay(user.pk, steps=40) for _ in range(20)]
+    # Long enough (0.4 s) for a cancel to meet it running: a worker writes its steps
+    # together within USER_TASKS_STEP_WINDOW, and a faster task ends before any cancel comes.
+    results = [tasks.paced_steps.delay(user.pk, steps=40, seconds=0.01) for _ in range(20)]
     for result in results:
         wait_for(lambda result=result: status_of(result.id).state != "Pending", timeout=30)
         status_of(result.id).cancel()
