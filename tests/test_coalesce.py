@@ -51,7 +51,7 @@ def test_the_steps_held_are_written_by_the_end_of_the_window_without_another_cal
             status.increment_completed_steps(3)
     held_at = time.monotonic()
     wait_for(lambda: reload(status).completed_steps == 30, timeout=2)
-    assert time.monotonic() - held_at < WINDOW + 0.3
+    assert time.monotonic() - held_at < WINDOW + 0.5  # the window, and a loaded machine's scheduling
     assert (reload(status).completed_steps, reload(container).completed_steps) == (30, 30)
 
 
