@@ -58,17 +58,16 @@ def write_pending(request: Any) -> None:
 
 
 def write(start: Start) -> None:
-    with start.lock:
-        if start.written:
-            return
-        start.written = True
-        durable.write(
-            start.task_id,
-            "start",
-            (),
-            {"worker": start.worker},
-            lambda: statements.start(start.alias, start.task_id, start.worker),
-        )
+    """Write ``start`` now, unless it was written (or claimed) already."""
+    with start.lock:  # held while writing: whoever claims it next finds the start written
+        if _take(start):
+            durable.write(
+                start.task_id,
+                "start",
+                (),
+                {"worker": start.worker},
+                lambda: statements.start(start.alias, start.task_id, start.worker),
+            )
 
 
 def claim(request: Any) -> Start | None:
@@ -77,7 +76,12 @@ def claim(request: Any) -> Start | None:
     if start is None:
         return None
     with start.lock:
-        if start.written:
-            return None
-        start.written = True
-        return start
+        return start if _take(start) else None
+
+
+def _take(start: Start) -> bool:
+    """Mark ``start`` written (its lock held); ``False`` if somebody took it first."""
+    if start.written:
+        return False
+    start.written = True
+    return True

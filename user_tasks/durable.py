@@ -146,9 +146,7 @@ def drop_old_connections() -> None:
 def _attached(status: UserTaskStatus) -> UserTaskStatus:
     """``status``, read from the database if it was made up while the database was away."""
     if status.pk is None:
-        from .models import UserTaskStatus
-
-        loaded = UserTaskStatus.objects.select_related("parent__parent").filter(task_id=status.task_id).first()
+        loaded = _read(status.task_id)
         if loaded is None:
             raise TaskCanceledException(f"The status of task {status.task_id} was deleted")
         status.__dict__.update(loaded.__dict__)
@@ -164,11 +162,21 @@ def status_of(task_id: str) -> UserTaskStatus:
     from .models import UserTaskStatus
 
     try:
-        return again_if_broken(lambda: UserTaskStatus.objects.select_related("parent__parent").get(task_id=task_id))
+        status = again_if_broken(lambda: _read(task_id))
     except CONNECTION_ERRORS:
         if not on_worker_side():
             raise
         return UserTaskStatus(task_id=task_id, name="", task_class="", total_steps=0)
+    if status is None:
+        raise UserTaskStatus.DoesNotExist(f"Task {task_id} has no status")
+    return status
+
+
+def _read(task_id: str) -> UserTaskStatus | None:
+    """The status of ``task_id`` with its containers (changes move them too), or ``None``."""
+    from .models import UserTaskStatus
+
+    return UserTaskStatus.objects.select_related("parent__parent").filter(task_id=task_id).first()
 
 
 #: When this process's last replay left changes behind (``time.monotonic()``).
@@ -200,11 +208,7 @@ def replay() -> bool:
 
 def _apply(entry: journal.Change) -> None:
     """Make one journaled change, as the method it records would have made it."""
-    from .models import UserTaskStatus
-
-    status = again_if_broken(
-        lambda: UserTaskStatus.objects.select_related("parent__parent").filter(task_id=entry.task_id).first()
-    )
+    status = again_if_broken(lambda: _read(entry.task_id))
     if status is None:
         LOGGER.info("Journal: task %s has no status any more; %s dropped", entry.task_id, entry.action)
         return
