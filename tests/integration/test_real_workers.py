@@ -43,6 +43,16 @@ def worker_named(workers, hostname):
     return next(worker for worker in workers if worker.hostname == hostname)
 
 
+def repaired_after_the_kill(task_id: str) -> UserTaskStatus:
+    """Run the repair as the scheduled task does, every REPAIR_EVERY seconds, until it ends the status (in time)."""
+    killed_at = time.monotonic()
+    while status_of(task_id).state == "In Progress":
+        assert time.monotonic() - killed_at < REPAIR_GRACE.total_seconds() + 3 * REPAIR_EVERY + 5
+        repair_lost_tasks(app, grace=REPAIR_GRACE, timeout=1)
+        time.sleep(REPAIR_EVERY)
+    return status_of(task_id)
+
+
 def error_of(status: UserTaskStatus) -> str:
     return status.artifacts.get(name="Error").text
 
@@ -83,15 +93,7 @@ def test_a_task_whose_whole_worker_is_killed_is_repaired_within_the_interval(sta
     if running.worker != doomed.hostname:
         doomed, survivor = survivor, doomed
     doomed.kill()
-    killed_at = time.monotonic()
-
-    # What the scheduled repair task does every REPAIR_EVERY seconds.
-    while status_of(result.id).state == "In Progress":
-        assert time.monotonic() - killed_at < REPAIR_GRACE.total_seconds() + 3 * REPAIR_EVERY + 5
-        repair_lost_tasks(app, grace=REPAIR_GRACE, timeout=1)
-        time.sleep(REPAIR_EVERY)
-
-    status = status_of(result.id)
+    status = repaired_after_the_kill(result.id)
     assert status.state == "Failed"
     assert error_of(status) == f"The task was lost: its worker ({doomed.hostname}) stopped while running it."
     assert stops(result.id) == 1
@@ -104,14 +106,7 @@ def test_a_worker_killed_while_it_holds_steps_to_write_is_repaired(start_worker,
     result = tasks.burst_then_wait.apply_async((user.pk,), {"steps": 50}, queue="burst")
     wait_until_running(result.id)  # the burst's first step is written at once, the others are held
     doomed.kill()
-    killed_at = time.monotonic()
-
-    while status_of(result.id).state == "In Progress":
-        assert time.monotonic() - killed_at < REPAIR_GRACE.total_seconds() + 3 * REPAIR_EVERY + 5
-        repair_lost_tasks(app, grace=REPAIR_GRACE, timeout=1)
-        time.sleep(REPAIR_EVERY)
-
-    status = status_of(result.id)
+    status = repaired_after_the_kill(result.id)
     assert status.state == "Failed"
     assert error_of(status) == f"The task was lost: its worker ({doomed.hostname}) stopped while running it."
     assert 1 <= status.completed_steps <= 50
