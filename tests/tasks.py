@@ -32,6 +32,23 @@ def export(self, user_id, label="data", steps=1, user_task_name=None):
     return label
 
 
+@shared_task(base=StepsTask, bind=True)
+def reports(self, user_id, steps=10, user_task_name=None):
+    """Reports its steps in a burst, as a short loop over a few items does."""
+    for _ in range(steps):
+        self.status.increment_completed_steps()
+    return steps
+
+
+@shared_task(base=StepsTask, bind=True)
+def reports_then_naps(self, user_id, steps=4, seconds=1.0, user_task_name=None):
+    """Reports half its steps at once, then works ``seconds`` in silence: the steps held are written meanwhile."""
+    for _ in range(steps // 2):
+        self.status.increment_completed_steps()
+    time.sleep(seconds)
+    return seconds
+
+
 @shared_task(base=UserTask, bind=True)
 def silent(self, user_id, user_task_name=None):
     """Never touches its status: its whole life should cost three statements."""
@@ -92,9 +109,14 @@ def swallow_cancel(self, user_id, user_task_name=None):
 
 @shared_task(base=UserTask, bind=True)
 def deletes_itself(self, user_id, user_task_name=None):
-    """Its user deletes its status while it runs (as the REST API's DELETE does); it reports progress."""
+    """Its user deletes its status while it runs (as the REST API's DELETE does); it keeps reporting progress.
+
+    A worker writes steps once per ``USER_TASKS_STEP_WINDOW``: the first write after the delete stops it.
+    """
     UserTaskStatus.objects.get(pk=self.status.pk).delete()
-    self.status.increment_completed_steps()
+    for _ in range(100):
+        self.status.increment_completed_steps()
+        time.sleep(0.02)
     return "not reached"
 
 

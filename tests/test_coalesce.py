@@ -35,12 +35,24 @@ def running(status: UserTaskStatus) -> Iterator[UserTaskStatus]:
         durable.task_ended(status.task_id)
 
 
-def test_a_burst_of_steps_within_the_window_is_one_statement(user, django_assert_num_queries):
+def test_a_burst_of_steps_within_the_window_is_one_statement(user, django_assert_num_queries, mocker):
     status = reload(make_status(user, state="In Progress", total_steps=100))
-    with running(status), django_assert_num_queries(1):
+    writes = mocker.spy(UserTaskStatus, "_write_steps")
+    with running(status), django_assert_num_queries(0):  # the task itself writes nothing
         for _ in range(10):
             status.increment_completed_steps()
-    assert reload(status).completed_steps == 1  # the first shows at once
+    wait_for(lambda: reload(status).completed_steps == 10, timeout=2)
+    assert [call.args[1:] for call in writes.call_args_list] == [(10,)]
+
+
+def test_a_step_after_a_quiet_window_shows_at_once(user):
+    status = reload(make_status(user, state="In Progress", total_steps=100))
+    with running(status):
+        status.increment_completed_steps()
+        wait_for(lambda: reload(status).completed_steps == 1, timeout=2)
+        time.sleep(WINDOW)
+        status.increment_completed_steps()
+        assert reload(status).completed_steps == 2
 
 
 def test_the_steps_held_are_written_by_the_end_of_the_window_without_another_call(user):
@@ -118,12 +130,12 @@ def test_a_task_quiet_after_its_steps_learns_of_a_cancel_at_its_next_step(user):
     status = reload(make_status(user, state="In Progress", total_steps=100))
     with running(status):
         status.increment_completed_steps()
-        status.increment_completed_steps()  # held
+        status.increment_completed_steps()  # both held: the first window
         UserTaskStatus.objects.filter(pk=status.pk).update(state="Canceled")
-        time.sleep(WINDOW + 0.2)  # the thread tries to write it, and finds the task canceled
+        time.sleep(WINDOW + 0.2)  # the thread tries to write them, and finds the task canceled
         with pytest.raises(TaskCanceledException):
             status.increment_completed_steps()
-    assert reload(status).completed_steps == 1
+    assert reload(status).completed_steps == 0
 
 
 def test_outside_a_worker_every_step_is_written_at_once(user, django_assert_num_queries):

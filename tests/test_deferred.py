@@ -29,13 +29,32 @@ def test_a_task_still_running_after_the_delay_shows_in_progress_by_then(celery_a
     assert UserTaskStatus.objects.get(task_id=result.id).attempts == 1  # the end did not count the start again
 
 
-def test_a_task_that_reports_progress_starts_at_its_first_report(celery_app, celery_worker, user, settings):
+def test_a_short_task_that_reports_progress_records_its_start_steps_and_end(celery_app, celery_worker, user, settings):
     settings.USER_TASKS_START_DELAY = 30
     result = tasks.export.delay(user.pk, steps=3)
     assert result.get(timeout=10)
     wait_for(lambda: UserTaskStatus.objects.get(task_id=result.id).state == "Succeeded")
     status = UserTaskStatus.objects.get(task_id=result.id)
     assert (status.state, status.completed_steps, status.attempts, bool(status.worker)) == ("Succeeded", 3, 1, True)
+
+
+def test_steps_written_while_the_start_is_held_follow_the_start(celery_app, celery_worker, user, settings):
+    settings.USER_TASKS_START_DELAY = 30
+    settings.USER_TASKS_STEP_WINDOW = 0.2
+    result = tasks.reports_then_naps.delay(user.pk, steps=4, seconds=2.0)
+    wait_for(lambda: UserTaskStatus.objects.get(task_id=result.id).completed_steps == 2, timeout=5)
+    status = UserTaskStatus.objects.get(task_id=result.id)
+    assert (status.state, status.attempts, bool(status.worker)) == ("In Progress", 1, True)
+    assert result.get(timeout=10) == 2.0
+
+
+def test_a_custom_state_set_while_the_start_is_held_follows_the_start(celery_app, celery_worker, user, settings):
+    settings.USER_TASKS_START_DELAY = 30
+    result = tasks.custom_state.delay(user_id=user.pk)
+    assert result.get(timeout=10) == "Sending e-mails"
+    wait_for(lambda: UserTaskStatus.objects.get(task_id=result.id).state == "Succeeded")
+    status = UserTaskStatus.objects.get(task_id=result.id)
+    assert (status.attempts, bool(status.worker)) == (1, True)
 
 
 def test_a_short_task_that_fails_records_its_start_and_failure(celery_app, celery_worker, user, settings):

@@ -11,7 +11,25 @@ from django.test.utils import CaptureQueriesContext
 
 from tests import tasks
 from tests.polling import wait_for
+from user_tasks import statements as hot
 from user_tasks.models import UserTaskStatus
+
+
+def kinds(statements: list[str]) -> list[str]:
+    """The verb of each statement; on PostgreSQL, the verb of the prepared statement an ``EXECUTE`` runs.
+
+    A statement's first run on a connection prepares it in the same round trip (``PREPARE … AS
+    UPDATE …; EXECUTE …``): one statement, as a driver counts them.
+    """
+    found = []
+    for sql in statements:
+        words = sql.split()
+        if words[0] == "PREPARE":
+            words = sql.split(") AS ", 1)[1].split()
+        elif words[0] == "EXECUTE":
+            words = hot._written[(connection.vendor, words[1].removeprefix("user_tasks_"))].sql.split()
+        found.append(words[0])
+    return found
 
 
 class Recorder:
@@ -69,7 +87,7 @@ def test_a_short_plain_task_lives_on_two_statements_through_a_worker(celery_app,
     wait_for(lambda: len(worker_sql.statements) == 1 and not worker_sql.open)
 
     statements = [q["sql"] for q in sent.captured_queries] + worker_sql.statements
-    assert [sql.split()[0] for sql in statements] == ["INSERT", "UPDATE"]
+    assert kinds(statements) == ["INSERT", "UPDATE"]
     status = UserTaskStatus.objects.get(task_id=result.id)
     assert (status.state, status.attempts, bool(status.worker)) == ("Succeeded", 1, True)
 
@@ -83,7 +101,23 @@ def test_a_plain_task_starts_at_once_without_a_start_delay(celery_app, celery_wo
     wait_for(lambda: len(worker_sql.statements) == 2 and not worker_sql.open)
 
     statements = [q["sql"] for q in sent.captured_queries] + worker_sql.statements
-    assert [sql.split()[0] for sql in statements] == ["INSERT", "UPDATE", "UPDATE"]
+    assert kinds(statements) == ["INSERT", "UPDATE", "UPDATE"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_short_task_reporting_a_burst_of_steps_reads_its_status_and_writes_once(
+    celery_app, celery_worker, user, worker_sql
+):
+    """Its steps fall in the first window (``USER_TASKS_STEP_WINDOW``) and its success counts them."""
+    with CaptureQueriesContext(connection) as sent:
+        result = tasks.reports.delay(user_id=user.pk, steps=10)
+    assert result.get(timeout=10) == 10
+    wait_for(lambda: len(worker_sql.statements) == 2 and not worker_sql.open)
+
+    statements = [q["sql"] for q in sent.captured_queries] + worker_sql.statements
+    assert kinds(statements) == ["INSERT", "SELECT", "UPDATE"]
+    status = UserTaskStatus.objects.get(task_id=result.id)
+    assert (status.state, status.completed_steps, status.attempts, bool(status.worker)) == ("Succeeded", 10, 1, True)
 
 
 @pytest.mark.django_db

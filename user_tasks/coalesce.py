@@ -2,20 +2,21 @@
 
 A task that reports a step every few milliseconds would spend more time writing its
 progress than doing its work: each step is an ``UPDATE`` (one more per container above).
-On a worker, a step is written at once when none was written in the last
-``USER_TASKS_STEP_WINDOW`` seconds; the steps reported after it within that window are
-held and written as one ``UPDATE``:
+On a worker, steps are written at most once per ``USER_TASKS_STEP_WINDOW`` seconds, the
+first window opening at the task's first report; a step reported after a quiet window is
+written at once, and the steps reported within a window are held and written as one
+``UPDATE``:
 
 * by the task itself, at its first step after the window has passed (where a cancel is
   noticed, and ``TaskCanceledException`` raised, as with every write of a step);
 * by a thread of the process at the end of the window, if the task reports nothing more
   meanwhile, so that the progress a reader sees is never older than the window; should it
   find the task canceled, the task's next step raises ``TaskCanceledException``;
-* never, for a task that succeeds first: success counts every step done.
+* never, for a task that succeeds first: success counts every step done. So a task shorter
+  than the window writes no step at all.
 
-So a task's first step (and any step after a quiet spell) shows at once, and a task is
-stopped by a cancel at its first step, or at its first step more than a window after the
-last write.
+So a task is stopped by a cancel at its first step more than a window after the last write,
+and a task reporting steps steadily within the window plus the time between two steps.
 
 A failure, a retry and the end of the task write what is held first. Elsewhere (a view, a
 shell, an eager call) every step is written at once.
@@ -53,8 +54,10 @@ class Held:
 
     steps: int = 0
     waiting: bool = False  # a report (of any number of steps, 0 included: a heartbeat) is held
-    written: float = -math.inf  # time.monotonic() of the last write
+    #: time.monotonic() of the last write; the first window opens at the first report.
+    written: float = field(default_factory=time.monotonic)
     canceled: bool = False  # the thread found the task canceled: its next step raises
+    timer: Timer | None = None  # the thread's write of what is held
     lock: threading.RLock = field(default_factory=threading.RLock)
 
 
@@ -70,7 +73,8 @@ def report(status: UserTaskStatus, steps: int) -> None:
     window = settings.USER_TASKS_STEP_WINDOW if durable.on_worker_side() else 0
     entry = held(status)
     with entry.lock:
-        if entry.canceled:
+        # Known here already (this process canceled it, or a write found it canceled): at once.
+        if entry.canceled or (status.state == status.CANCELED and not status.is_container):
             raise TaskCanceledException(f"Task {status.task_id} was canceled")
         entry.steps += steps
         now = time.monotonic()
@@ -78,7 +82,7 @@ def report(status: UserTaskStatus, steps: int) -> None:
             write_held(status, force=True)
         elif not entry.waiting:
             entry.waiting = True
-            call_at(entry.written + window, lambda: _write_from_thread(status))
+            entry.timer = call_at(entry.written + window, lambda: _write_from_thread(status))
 
 
 def write_held(status: UserTaskStatus, *, force: bool = False) -> None:
@@ -88,6 +92,7 @@ def write_held(status: UserTaskStatus, *, force: bool = False) -> None:
         if entry.waiting or force:
             steps, entry.steps, entry.waiting = entry.steps, 0, False
             entry.written = time.monotonic()
+            _cancel_timer(entry)
             status._write_steps(steps)
 
 
@@ -105,12 +110,38 @@ def dropped(status: UserTaskStatus) -> Iterator[None]:
     entry = held(status)
     with entry.lock:
         entry.steps, entry.waiting = 0, False
+        _cancel_timer(entry)
         yield
 
 
-def call_at(deadline: float, write: Callable[[], None]) -> None:
+def _cancel_timer(entry: Held) -> None:
+    if entry.timer is not None:
+        entry.timer.cancel()
+        entry.timer = None
+
+
+@dataclass(eq=False)
+class Timer:
+    """A write the process's writing thread makes at ``deadline`` (``time.monotonic()``), unless canceled."""
+
+    deadline: float
+    write: Callable[[], None]
+    canceled: bool = False
+
+    def cancel(self) -> None:
+        """The write is needless now (made already, or made pointless): the thread skips it.
+
+        It does not wake the thread: a short task cancels its timers long before they are
+        due, and waking a thread for nothing at every task would cost more than the write saved.
+        """
+        self.canceled = True
+
+
+def call_at(deadline: float, write: Callable[[], None]) -> Timer:
     """Have the process's writing thread call ``write`` at ``deadline`` (``time.monotonic()``), as a worker's."""
-    _flusher().schedule(deadline, write)
+    timer = Timer(deadline, write)
+    _flusher().schedule(timer)
+    return timer
 
 
 def _write_from_thread(status: UserTaskStatus) -> None:
@@ -121,37 +152,59 @@ def _write_from_thread(status: UserTaskStatus) -> None:
 
 
 class _Flusher:
-    """The process's thread that writes what was held back when its time comes (steps, a deferred start)."""
+    """The process's thread that writes what was held back when its time comes (steps, a deferred start).
+
+    It sleeps until the earliest timer not canceled when it went to sleep, and is woken only
+    by a timer due before that: a worker running hundreds of short tasks a second, each
+    scheduling a timer and canceling it when it ends, wakes it about once per delay.
+    """
 
     def __init__(self) -> None:
         self.pid = os.getpid()
-        self.due: list[tuple[float, int, Callable[[], None]]] = []
+        self.due: list[tuple[float, int, Timer]] = []
         self.order = itertools.count()
         self.wake = threading.Condition()
+        #: The deadline the thread sleeps until (``-inf`` while it writes: it looks again after).
+        self.sleeping_until = -math.inf
         threading.Thread(target=self.run, name="user_tasks-writes", daemon=True).start()
 
-    def schedule(self, deadline: float, write: Callable[[], None]) -> None:
+    def schedule(self, timer: Timer) -> None:
         with self.wake:
-            heapq.heappush(self.due, (deadline, next(self.order), write))
-            self.wake.notify()
+            heapq.heappush(self.due, (timer.deadline, next(self.order), timer))
+            if timer.deadline < self.sleeping_until:
+                self.wake.notify()
 
     def run(self) -> None:
         while True:
             with self.wake:
-                while not self.due or self.due[0][0] > time.monotonic():
-                    self.wake.wait(None if not self.due else self.due[0][0] - time.monotonic())
-                _deadline, _order, write = heapq.heappop(self.due)
-                idle = not self.due
+                timer = self._wait_for_due()
+                idle = self._earliest() is None
             with durable.worker_side():
                 try:
                     durable.drop_old_connections()
-                    write()
+                    timer.write()
                 except Exception:  # the thread must outlive whatever one write meets
                     LOGGER.exception("A held tracking write failed")
             if idle:
                 # Its writes are occasional: an idle connection of its own would only hold a
                 # server slot (and keep a test database from being dropped).
                 connections.close_all()
+
+    def _wait_for_due(self) -> Timer:
+        """The next timer due and not canceled, taken off the heap once its time comes (lock held)."""
+        while True:
+            deadline, now = self._earliest(), time.monotonic()
+            if deadline is not None and deadline <= now:
+                self.sleeping_until = -math.inf
+                return heapq.heappop(self.due)[2]
+            self.sleeping_until = math.inf if deadline is None else deadline
+            self.wake.wait(None if deadline is None else deadline - now)
+
+    def _earliest(self) -> float | None:
+        """The deadline of the earliest timer not canceled, dropping the canceled ones before it (lock held)."""
+        while self.due and self.due[0][2].canceled:
+            heapq.heappop(self.due)
+        return self.due[0][0] if self.due else None
 
 
 _instance: _Flusher | None = None

@@ -140,6 +140,16 @@ class LazySettings:
         return getattr(django_settings, "USER_TASKS_START_DELAY", 0.5)
 
     @property
+    def USER_TASKS_PREPARED_STATEMENTS(self) -> bool:  # noqa: N802
+        """Whether the tracking statements are prepared once per database connection (PostgreSQL only).
+
+        Turn it off behind a connection pooler in transaction mode (PgBouncer's ``pool_mode =
+        transaction``), which does not keep a session's prepared statements; a process that
+        meets a lost one stops preparing by itself (see ``user_tasks.statements``). Default: True.
+        """
+        return getattr(django_settings, "USER_TASKS_PREPARED_STATEMENTS", True)
+
+    @property
     def USER_TASKS_BASE_TEMPLATE(self) -> str:  # noqa: N802
         """The template the status pages extend; it must define the blocks ``title`` and ``content``.
 

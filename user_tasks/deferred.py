@@ -7,14 +7,15 @@ no container does not write its start when it begins. The start is written
 * ``USER_TASKS_START_DELAY`` seconds later, if the task still runs (by the process's writing
   thread, see ``user_tasks.coalesce``), so a reader sees a running task as In Progress at
   most that late;
-* at the task's first use of ``self.status`` (its first progress report, say), so that
-  every later change follows it;
+* just before the first change the task makes to its status (``self.status``): a progress
+  step written, a custom state, an artifact, a failure, so that every change follows it;
 * or, for a task that succeeds first, in the same ``UPDATE`` as its success.
 
 Each way counts the attempt and records the worker exactly as an immediate start does. What
 changes: a task canceled before it started, whose message reaches a worker anyway (Celery's
 workers drop revoked tasks, so only one that missed the revocation), is stopped at its first
-progress report instead of before its body.
+progress step written (``user_tasks.coalesce``) instead of before its body, or ends Canceled
+instead of Succeeded if it reports none.
 """
 
 from __future__ import annotations
@@ -22,10 +23,13 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import coalesce, durable, statements
 from .conf import settings
+
+if TYPE_CHECKING:
+    from .models import UserTaskStatus
 
 
 @dataclass
@@ -36,6 +40,7 @@ class Start:
     task_id: str
     worker: str
     written: bool = False
+    timer: coalesce.Timer | None = None  # the writing thread's, at the delay
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -47,7 +52,21 @@ def defer(request: Any, alias: str, worker: str) -> None:
     """Hold the start of the call ``request`` runs (see the module)."""
     start = Start(alias, request.id, worker)
     request.user_tasks_start = start
-    coalesce.call_at(time.monotonic() + settings.USER_TASKS_START_DELAY, lambda: write(start))
+    start.timer = coalesce.call_at(time.monotonic() + settings.USER_TASKS_START_DELAY, lambda: write(start))
+
+
+def attach(status: UserTaskStatus, request: Any) -> None:
+    """Give the task's status, just read, the held start of the call ``request`` runs, to write before its first change.
+
+    The copy in memory shows the start already, as it would have had the start been written
+    before the read.
+    """
+    start = getattr(request, "user_tasks_start", None)
+    if start is None or start.written:
+        return
+    status.__dict__[durable.HELD_START] = lambda: write(start)
+    if status.state in (status.PENDING, status.RETRYING):
+        status.state, status.worker = status.IN_PROGRESS, start.worker[:255]
 
 
 def write_pending(request: Any) -> None:
@@ -84,4 +103,6 @@ def _take(start: Start) -> bool:
     if start.written:
         return False
     start.written = True
+    if start.timer is not None:
+        start.timer.cancel()
     return True

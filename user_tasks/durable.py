@@ -30,13 +30,17 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.db import DatabaseError, InterfaceError, OperationalError, connections, router
 
-from . import journal
+from . import journal, statements
 from .exceptions import TaskCanceledException
 
 if TYPE_CHECKING:
     from .models import UserTaskStatus
 
 LOGGER = logging.getLogger(__name__)
+
+#: Where a running task's status keeps the write of its start, while that is held back
+#: (``user_tasks.deferred``): the status's first change writes it first.
+HELD_START = "_user_tasks_held_start"
 
 #: The errors of a connection that died or of a server that cannot be reached.
 CONNECTION_ERRORS = (OperationalError, InterfaceError)
@@ -83,6 +87,9 @@ def change(method: Method) -> Method:
     def durable(status: UserTaskStatus, *args: Any, **kwargs: Any) -> Any:
         if _inside.get():
             return method(_attached(status), *args, **kwargs)
+        held_start = status.__dict__.pop(HELD_START, None)
+        if held_start is not None:
+            held_start()  # the task's start, held back (``user_tasks.deferred``): every change follows it
         return write(status.task_id, method.__name__, args, kwargs, lambda: method(_attached(status), *args, **kwargs))
 
     return durable  # type: ignore[return-value]
@@ -120,9 +127,7 @@ def again_if_broken(perform: Callable[[], Any]) -> Any:
 
 def _drop_broken_connections() -> bool:
     """Close the connections that met errors; ``False`` if one is inside a transaction (nothing to retry)."""
-    from .models import UserTaskStatus
-
-    connection = connections[router.db_for_write(UserTaskStatus)]
+    connection = connections[_alias()]
     if connection.in_atomic_block:
         return False
     with suppress(DatabaseError):
@@ -153,16 +158,17 @@ def _attached(status: UserTaskStatus) -> UserTaskStatus:
     return status
 
 
-def status_of(task_id: str) -> UserTaskStatus:
+def status_of(task_id: str, *, alone: bool = False) -> UserTaskStatus:
     """The status of ``task_id`` with its containers (``DoesNotExist`` if it has none).
 
-    On the worker's side while the database cannot be read: a stand-in, whose changes go to
-    the journal, or, once the database answers, to the status it stands for.
+    ``alone`` says it has no container: one plain read. On the worker's side while the
+    database cannot be read: a stand-in, whose changes go to the journal, or, once the
+    database answers, to the status it stands for.
     """
     from .models import UserTaskStatus
 
     try:
-        status = again_if_broken(lambda: _read(task_id))
+        status = again_if_broken(lambda: statements.read(_alias(), task_id) if alone else _read(task_id))
     except CONNECTION_ERRORS:
         if not on_worker_side():
             raise
@@ -223,10 +229,14 @@ def _apply(entry: journal.Change) -> None:
         LOGGER.exception("Journal: %s of task %s refused by the database, dropped", entry.action, entry.task_id)
 
 
-def _database_answers() -> bool:
+def _alias() -> str:
     from .models import UserTaskStatus
 
-    connection = connections[router.db_for_write(UserTaskStatus)]
+    return router.db_for_write(UserTaskStatus)
+
+
+def _database_answers() -> bool:
+    connection = connections[_alias()]
     try:
         connection.close()
         connection.ensure_connection()

@@ -6,6 +6,7 @@ applied, so concurrent workers never lose an update and never read-modify-write.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import os
@@ -21,7 +22,6 @@ from django.core.files import File
 from django.core.validators import URLValidator
 from django.db import connections, models, router, transaction
 from django.db.models import Case, Count, F, Q, When
-from django.db.models.constants import OnConflict
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
 from django.utils import timezone
@@ -203,51 +203,29 @@ def _delete_statuses(alias: str, ids: list[int]) -> int:
 def _insert_status(alias: str, row: Row) -> bool:
     """One ``INSERT … SELECT`` of a status row, which the presence of its user's row gates."""
     connection = connections[alias]
-    status_meta = UserTaskStatus._meta
-    user_meta = status_meta.get_field("user").related_model._meta  # type: ignore[union-attr]
     now = timezone.now()
-    values: dict[str, Any] = {
-        "uuid": uuid.uuid4(),
-        "created": now,
-        "modified": now,
-        "state": UserTaskStatus.PENDING,
-        "completed_steps": 0,
-        "attempts": 1,
-        "worker": "",
-        "is_container": row.is_container,
-        "task_id": row.task_id,
-        "task_class": row.task_class[:128],
-        "name": row.name[:255],
-        "total_steps": row.total_steps,
-    }
-    parent_task_id = row.parent
-    columns, placeholders, params = [], [], []
-    for name, value in values.items():
-        field = cast(models.Field, status_meta.get_field(name))
-        columns.append(connection.ops.quote_name(field.column or field.name))
-        placeholders.append("%s")
-        params.append(field.get_db_prep_save(value, connection))
-    if parent_task_id is not None:
-        columns.append(connection.ops.quote_name("parent_id"))
-        placeholders.append(f"(SELECT id FROM {connection.ops.quote_name(status_meta.db_table)} WHERE task_id = %s)")
-        params.append(parent_task_id)
-    user_pk = user_meta.pk
-    columns.append(connection.ops.quote_name("user_id"))
-    placeholders.append(connection.ops.quote_name(user_pk.column))
-    sql = (
-        f"{connection.ops.insert_statement(on_conflict=OnConflict.IGNORE)} "
-        f"{connection.ops.quote_name(status_meta.db_table)} ({', '.join(columns)}) "
-        f"SELECT {', '.join(placeholders)} FROM {connection.ops.quote_name(user_meta.db_table)} "
-        f"WHERE {connection.ops.quote_name(user_pk.column)} = %s "
-        f"{connection.ops.on_conflict_suffix_sql([], OnConflict.IGNORE, [], [])}"
+    values = (
+        *(uuid.uuid4(), now, now, UserTaskStatus.PENDING, 0, 1, ""),
+        *(row.is_container, row.task_id, row.task_class[:128], row.name[:255], row.total_steps),
     )
+    fields = _inserted_fields()
+    prepared = [field.get_db_prep_save(value, connection) for field, value in zip(fields, values, strict=True)]
+    user_pk = _user_pk()
     try:
-        params.append(user_pk.get_db_prep_value(user_pk.to_python(row.user_id), connection))
+        user_id = user_pk.get_db_prep_value(user_pk.to_python(row.user_id), connection)
     except (TypeError, ValueError, ValidationError):
         raise TypeError(f"user_id={row.user_id!r} is not a valid user id") from None
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.rowcount == 1
+    return statements.insert(alias, prepared, user_id, row.parent)
+
+
+@functools.cache
+def _inserted_fields() -> list[models.Field]:
+    return [cast(models.Field, UserTaskStatus._meta.get_field(name)) for name in statements.INSERTED]
+
+
+@functools.cache
+def _user_pk() -> models.Field:
+    return UserTaskStatus._meta.get_field("user").related_model._meta.pk  # type: ignore[union-attr]
 
 
 def _public_id() -> models.UUIDField:

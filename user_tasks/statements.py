@@ -1,102 +1,341 @@
-"""The hot path's SQL: the few statements every tracked task runs, written once per database.
+"""The hot path's SQL: the few statements every tracked task runs, written once, prepared once.
 
-A worker records a task's start, each progress step and its end. Building each of those
-``UPDATE`` s through the ORM (filters, expressions, the compiler) cost about ten times the
-Python the database driver spends sending it; so they are written here once per database
-connection's vendor and kept, and a call only prepares its parameters. Each is the same
-conditional ``UPDATE`` the ORM would build (``UserTaskStatusQuerySet``'s rules): the row count
-still says whether it applied.
+A sender inserts a task's status; a worker reads it (when the task asks for it), records the
+task's start, each progress step and its end. Building each of those statements through the
+ORM (filters, expressions, the compiler) cost about ten times the Python the database driver
+spends sending it; so they are written here once per database vendor and kept, and a call
+only prepares its parameters. Each ``UPDATE`` is the same conditional ``UPDATE`` the ORM would
+build (``UserTaskStatusQuerySet``'s rules): the row count still says whether it applied.
+
+On PostgreSQL, the server parsing and planning a statement again at every call cost about a
+third of its time (a fifth of a millisecond): each is ``PREPARE`` d once per connection and
+run with ``EXECUTE``. Not inside a transaction, where a failure would spoil the caller's
+transaction; and no more in a process where one failed (a pooler in transaction mode, such as
+PgBouncer, loses them between transactions): ``USER_TASKS_PREPARED_STATEMENTS`` turns them off.
 """
 
 from __future__ import annotations
 
 import functools
-from typing import Any
+import logging
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from django.db import connections
+from django.db import DatabaseError, connections
+from django.db.models.constants import OnConflict
 from django.utils import timezone
+
+from .conf import settings
+
+if TYPE_CHECKING:
+    from .models import UserTaskStatus
+
+LOGGER = logging.getLogger(__name__)
 
 #: The states a status never leaves (``models.FINAL_STATES``), and those waiting for a worker.
 _FINAL = ("Succeeded", "Failed", "Canceled")
 _WAITING = ("Pending", "Retrying")
 
+#: The fields a send gives a new status, in the order ``insert()`` takes their values.
+INSERTED = (
+    *("uuid", "created", "modified", "state", "completed_steps", "attempts", "worker"),
+    *("is_container", "task_id", "task_class", "name", "total_steps"),
+)
+
 
 def start(alias: str, task_id: str, worker: str) -> int:
     """``UserTaskStatusQuerySet.mark_started()`` of the status of ``task_id``."""
-    return _run(alias, "start", [*_WAITING, "In Progress", worker[:255], task_id, *_FINAL])
+    return _change(alias, "start", [*_WAITING, "In Progress", worker[:255], task_id, *_FINAL])
 
 
 def succeed(alias: str, task_id: str) -> int:
     """``UserTaskStatusQuerySet.mark_succeeded()`` of the status of ``task_id``."""
-    return _run(alias, "succeed", ["Succeeded", task_id, *_FINAL])
+    return _change(alias, "succeed", ["Succeeded", task_id, *_FINAL])
 
 
 def start_and_succeed(alias: str, task_id: str, worker: str) -> int:
     """``start()`` and ``succeed()`` in one statement, for a task whose start was held (``user_tasks.deferred``)."""
-    return _run(alias, "start_and_succeed", [*_WAITING, worker[:255], "Succeeded", task_id, *_FINAL])
+    return _change(alias, "start_and_succeed", [*_WAITING, worker[:255], "Succeeded", task_id, *_FINAL])
 
 
 def add_steps(alias: str, pk: int, steps: int, *, container: bool) -> int:
     """Progress on one row, never past its total: a task unless it was canceled, a container while unfinished."""
     if container:
-        return _run(alias, "container_steps", [steps, pk, *_FINAL])
-    return _run(alias, "task_steps", [steps, pk, "Canceled"])
+        return _change(alias, "container_steps", [steps, pk, *_FINAL])
+    return _change(alias, "task_steps", [steps, pk, "Canceled"])
 
 
-def _run(alias: str, name: str, params: list[Any]) -> int:
+def read(alias: str, task_id: str) -> UserTaskStatus | None:
+    """The status of ``task_id`` with every field loaded (none of its containers), or ``None``."""
+    from .models import UserTaskStatus
+
     connection = connections[alias]
-    modified = _modified_field().get_db_prep_save(timezone.now(), connection)
-    key = (connection.vendor, name)
-    sql = _written.get(key) or _written.setdefault(key, _sql(connection, name))
+    _skip_health_check(connection)
+    row = _execute(connection, "read", [task_id], fetch=True)
+    if row is None:
+        return None
+    values = list(row)
+    for index, (column, converters) in enumerate(_converters(connection)):
+        for convert in converters:
+            values[index] = convert(values[index], column, connection)
+    return UserTaskStatus.from_db(alias, [field.attname for field in _fields()], values)
+
+
+def insert(alias: str, values: list[Any], user_id: Any, parent: str | None) -> bool:
+    """Insert a status, unless its ``task_id`` has one: ``INSERT … SELECT … FROM user WHERE pk = %s``.
+
+    ``values`` are those of the ``INSERTED`` fields, ready for the database; the user's
+    existence gates the insert, and ``parent`` (a task id) names the container. ``False`` if
+    nothing was inserted.
+    """
+    if parent is None:
+        return _execute(connections[alias], "insert", [*values, user_id]) == 1
+    return _execute(connections[alias], "insert_parented", [*values, parent, user_id]) == 1
+
+
+def _change(alias: str, name: str, params: list[Any]) -> int:
+    connection = connections[alias]
+    _skip_health_check(connection)
+    modified = _field("modified").get_db_prep_save(timezone.now(), connection)
+    return _execute(connection, name, [modified, *params])
+
+
+def _skip_health_check(connection: Any) -> None:
+    """A worker's statement is its own health check (``CONN_HEALTH_CHECKS``).
+
+    Each runs through ``user_tasks.durable``, which runs it again on a fresh connection if it
+    meets a dead one; checking first would cost a worker a round trip (``SELECT 1``) per task.
+    """
+    if not connection.in_atomic_block:
+        connection.health_check_done = True
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One statement, as written for a database vendor."""
+
+    sql: str  # with ``%s`` placeholders
+    #: The fields whose database types the parameters have, in order (for ``PREPARE``).
+    parameters: tuple[Any, ...]
+
+
+def _execute(connection: Any, name: str, params: list[Any], *, fetch: bool = False) -> Any:
+    """Run the statement ``name``: the row it returns (``fetch``) or its row count."""
+    statement = _statement(connection, name)
+    prepared = _prepared(connection)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [modified, *params])
-        return cursor.rowcount
+        if prepared is not None:
+            run = f"EXECUTE user_tasks_{name} ({', '.join(['%s'] * len(params))})"
+            first = name not in prepared
+            if first:
+                # One round trip, and one statement for whoever counts them (``assertNumQueries``).
+                # The statement stays prepared even if this run of it fails.
+                run = f"{_prepare_sql(connection, name, statement)}; {run}"
+                prepared.add(name)
+            try:
+                cursor.execute(run, params)
+            except DatabaseError as error:
+                if _sqlstate(error) not in _LOST_PREPARED:
+                    raise  # the statement's own error (or a dead connection, which ``durable`` handles)
+                _give_up_preparing(error)
+            else:
+                if first and _is_psycopg3():
+                    cursor.nextset()  # psycopg 3 starts at the first statement's result, psycopg2 at the last's
+                return cursor.fetchone() if fetch else cursor.rowcount
+        cursor.execute(statement.sql, params)
+        return cursor.fetchone() if fetch else cursor.rowcount
 
 
-#: The statements written so far, by database vendor and name.
-_written: dict[tuple[str, str], str] = {}
+#: ``False`` once a prepared statement failed in this process (see the module).
+_preparing = True
+
+#: The SQLSTATEs of a session that lost its prepared statements, or holds others of the same
+#: name (a pooler handing out server sessions), or of a statement a migration outdated.
+_LOST_PREPARED = {"26000", "42P05", "0A000"}
+
+
+def _sqlstate(error: DatabaseError) -> str | None:
+    cause = error.__cause__
+    return getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)  # psycopg 3, psycopg2
+
+
+def _prepared(connection: Any) -> set[str] | None:
+    """The names of the statements prepared on ``connection``'s current session, or ``None`` not to prepare."""
+    if (
+        not _preparing
+        or connection.vendor != "postgresql"
+        or connection.in_atomic_block
+        or not settings.USER_TASKS_PREPARED_STATEMENTS
+        or connection.settings_dict.get("OPTIONS", {}).get("server_side_binding")  # the driver prepares itself
+    ):
+        return None
+    connection.ensure_connection()
+    session = connection.connection
+    known = connection.__dict__.get("_user_tasks_prepared")
+    if known is None or known[0] is not session:
+        known = connection.__dict__["_user_tasks_prepared"] = (session, set())
+    return known[1]
 
 
 @functools.cache
-def _modified_field() -> Any:
+def _is_psycopg3() -> bool:
+    from django.db.backends.postgresql.psycopg_any import is_psycopg3  # imports the driver: PostgreSQL only
+
+    return bool(is_psycopg3)
+
+
+def _give_up_preparing(error: DatabaseError) -> None:
+    global _preparing
+    _preparing = False
+    LOGGER.warning(
+        "A prepared tracking statement failed (%s): this process no longer prepares them. Behind a "
+        "pooler in transaction mode, set USER_TASKS_PREPARED_STATEMENTS = False.",
+        error,
+    )
+
+
+def _prepare_sql(connection: Any, name: str, statement: Statement) -> str:
+    types = ", ".join(_type(connection, field) for field in statement.parameters)
+    numbered = iter(range(1, len(statement.parameters) + 1))
+    body = re.sub("%s", lambda _match: f"${next(numbered)}", statement.sql)
+    return f"PREPARE user_tasks_{name} ({types}) AS {body}"
+
+
+def _type(connection: Any, field: Any) -> str:
+    # A key's type is that of the key it holds (an ``AutoField``'s is ``integer``, not ``serial``).
+    return field.rel_db_type(connection) if field.primary_key else field.cast_db_type(connection)
+
+
+#: The statements written so far, by database vendor and name.
+_written: dict[tuple[str, str], Statement] = {}
+
+
+def _statement(connection: Any, name: str) -> Statement:
+    key = (connection.vendor, name)
+    statement = _written.get(key)
+    if statement is None:
+        statement = _written.setdefault(key, _write(connection, name))
+    return statement
+
+
+def _write(connection: Any, name: str) -> Statement:
+    if name == "read":
+        return _select(connection)
+    if name.startswith("insert"):
+        return _insert(connection, parented=name == "insert_parented")
+    return _update(connection, name)
+
+
+@functools.cache
+def _fields() -> list[Any]:
     from .models import UserTaskStatus
 
-    return UserTaskStatus._meta.get_field("modified")
+    return list(UserTaskStatus._meta.concrete_fields)
 
 
-def _sql(connection: Any, name: str) -> str:
-    """The statement ``name`` for ``connection``'s database; its first parameter is always ``modified``."""
+@functools.cache
+def _field(name: str) -> Any:
     from .models import UserTaskStatus
 
-    meta = UserTaskStatus._meta
+    return UserTaskStatus._meta.get_field(name)
+
+
+@functools.cache
+def _user_key() -> Any:
+    return _field("user").related_model._meta.pk
+
+
+@functools.cache
+def _converters_by_vendor(vendor: str, connection: Any) -> list[tuple[Any, list[Any]]]:
+    from .models import UserTaskStatus
+
+    table = UserTaskStatus._meta.db_table
+    found = []
+    for field in _fields():
+        column = field.get_col(table)
+        found.append((column, connection.ops.get_db_converters(column) + column.get_db_converters(connection)))
+    return found
+
+
+def _converters(connection: Any) -> list[tuple[Any, list[Any]]]:
+    """What the ORM applies to each column of a row it reads (``SQLCompiler.get_converters``), by vendor."""
+    return _converters_by_vendor(connection.vendor, connection)
+
+
+def _select(connection: Any) -> Statement:
+    from .models import UserTaskStatus
+
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(field.column) for field in _fields())
+    task_id = quote(_field("task_id").column)
+    return Statement(
+        f"SELECT {columns} FROM {quote(UserTaskStatus._meta.db_table)} WHERE {task_id} = %s", (_field("task_id"),)
+    )
+
+
+def _insert(connection: Any, *, parented: bool) -> Statement:
+    from .models import UserTaskStatus
+
+    meta, ops = UserTaskStatus._meta, connection.ops
+    quote = ops.quote_name
+    user_key = _user_key()
+    user_table, user_pk = quote(user_key.model._meta.db_table), quote(user_key.column)
+    names = [quote(_field(name).column) for name in INSERTED]
+    placeholders = ["%s"] * len(INSERTED)
+    parameters = [_field(name) for name in INSERTED]
+    if parented:
+        names.append(quote(_field("parent").column))
+        table, task_id = quote(meta.db_table), quote(_field("task_id").column)
+        placeholders.append(f"(SELECT {quote(meta.pk.column)} FROM {table} WHERE {task_id} = %s)")
+        parameters.append(_field("task_id"))
+    names.append(quote(_field("user").column))
+    placeholders.append(user_pk)
+    parameters.append(user_key)
+    sql = (
+        f"{ops.insert_statement(on_conflict=OnConflict.IGNORE)} {quote(meta.db_table)} ({', '.join(names)}) "
+        f"SELECT {', '.join(placeholders)} FROM {user_table} WHERE {user_pk} = %s "
+        f"{ops.on_conflict_suffix_sql([], OnConflict.IGNORE, [], [])}"
+    )
+    return Statement(sql.rstrip(), tuple(parameters))
+
+
+def _update(connection: Any, name: str) -> Statement:
+    """The ``UPDATE`` ``name`` for ``connection``'s database; its first parameter is always ``modified``."""
+    from .models import UserTaskStatus
+
     vendor, quote = connection.vendor, connection.ops.quote_name
 
     def column(field: str) -> str:
-        return quote(meta.get_field(field).column)  # type: ignore[union-attr]
+        return quote(_field(field).column)
 
-    table = quote(meta.db_table)
+    table = quote(UserTaskStatus._meta.db_table)
     state, steps, total = column("state"), column("completed_steps"), column("total_steps")
     least = "MIN" if vendor == "sqlite" else "LEAST"
     unfinished = f"{state} NOT IN (%s, %s, %s)"
+    # MySQL and MariaDB apply assignments left to right: ``attempts`` reads the old state.
+    attempts = column("attempts")
+    counted = f"{attempts} = CASE WHEN {state} IN (%s, %s) THEN {attempts} ELSE {attempts} + 1 END"
     sets = {
-        # MySQL and MariaDB apply assignments left to right: ``attempts`` reads the old state.
-        "start": (
-            f"{column('attempts')} = CASE WHEN {state} IN (%s, %s) THEN {column('attempts')} "
-            f"ELSE {column('attempts')} + 1 END, {state} = %s, {column('worker')} = %s"
-        ),
-        "succeed": f"{state} = %s, {steps} = {total}",
+        "start": (f"{counted}, {state} = %s, {column('worker')} = %s", ("state", "state", "state", "worker")),
+        "succeed": (f"{state} = %s, {steps} = {total}", ("state",)),
         "start_and_succeed": (
-            f"{column('attempts')} = CASE WHEN {state} IN (%s, %s) THEN {column('attempts')} "
-            f"ELSE {column('attempts')} + 1 END, {column('worker')} = %s, {state} = %s, {steps} = {total}"
+            f"{counted}, {column('worker')} = %s, {state} = %s, {steps} = {total}",
+            ("state", "state", "worker", "state"),
         ),
-        "task_steps": f"{steps} = {least}({steps} + %s, {total})",
-        "container_steps": f"{steps} = {least}({steps} + %s, {total})",
+        "task_steps": (f"{steps} = {least}({steps} + %s, {total})", ("completed_steps",)),
+        "container_steps": (f"{steps} = {least}({steps} + %s, {total})", ("completed_steps",)),
     }
+    by_task_id = (f"{column('task_id')} = %s AND {unfinished}", ("task_id", "state", "state", "state"))
     where = {
-        "start": f"{column('task_id')} = %s AND {unfinished}",
-        "succeed": f"{column('task_id')} = %s AND {unfinished}",
-        "start_and_succeed": f"{column('task_id')} = %s AND {unfinished}",
-        "task_steps": f"{column('id')} = %s AND {state} <> %s",
-        "container_steps": f"{column('id')} = %s AND {unfinished}",
+        "start": by_task_id,
+        "succeed": by_task_id,
+        "start_and_succeed": by_task_id,
+        "task_steps": (f"{column('id')} = %s AND {state} <> %s", ("id", "state")),
+        "container_steps": (f"{column('id')} = %s AND {unfinished}", ("id", "state", "state", "state")),
     }
-    return f"UPDATE {table} SET {column('modified')} = %s, {sets[name]} WHERE {where[name]}"
+    (assignments, assigned), (condition, compared) = sets[name], where[name]
+    return Statement(
+        f"UPDATE {table} SET {column('modified')} = %s, {assignments} WHERE {condition}",
+        tuple(_field(field) for field in ("modified", *assigned, *compared)),
+    )

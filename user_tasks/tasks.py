@@ -7,6 +7,7 @@ import functools
 import inspect
 import logging
 from collections.abc import Mapping, Sequence
+from contextlib import nullcontext
 from typing import Any
 
 from celery import Task, current_app, shared_task
@@ -16,7 +17,7 @@ from django.db import router
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from . import announce, canvas, deferred, durable, statements, user_task_stopped
+from . import announce, canvas, coalesce, deferred, durable, statements, user_task_stopped
 from .conf import settings
 from .exceptions import TaskCanceledException
 from .models import UserTaskStatus, UserTaskStatusQuerySet
@@ -75,8 +76,8 @@ class UserTaskMixin:
         """
         run = inspect.getattr_static(cls, "run")
         if isinstance(run, staticmethod):  # an unbound function task: no ``self``
-            return inspect.getcallargs(run.__func__, *args, **kwargs)
-        return inspect.getcallargs(run, None, *args, **kwargs)
+            return _call_arguments(run.__func__, args, kwargs)
+        return _call_arguments(run, (None, *args), kwargs)
 
     @classmethod
     def describe_call(
@@ -103,8 +104,8 @@ class UserTaskMixin:
         request = self.request
         status = getattr(request, "user_task_status", None)
         if status is None:
-            deferred.write_pending(request)  # every change of the task follows its start
-            status = durable.status_of(request.id)
+            status = durable.status_of(request.id, alone=_parent_header(request) == "")
+            deferred.attach(status, request)
             if status.pk is not None:
                 request.user_task_status = status
         return status
@@ -163,8 +164,14 @@ class UserTaskMixin:
     def user_task_succeeded(self) -> None:
         request = self.request
         alias = self._own_row(request)
-        if alias is not None:
-            task_id = request.id
+        if alias is None:
+            status = self._status_if_tracked()
+            if status is not None:
+                status.succeed()
+            return
+        # In no container: one UPDATE by task id, with the start if it is still held.
+        task_id, status = request.id, getattr(request, "user_task_status", None)
+        with coalesce.dropped(status) if status is not None else nullcontext():
             start = deferred.claim(request)
             succeeded = durable.write(
                 task_id,
@@ -175,12 +182,12 @@ class UserTaskMixin:
                 if start is None
                 else (lambda: statements.start_and_succeed(alias, task_id, start.worker)),
             )
-            if succeeded and user_task_stopped.has_listeners(UserTaskStatus):
-                self.status.notify_stopped()
+        if not succeeded:
             return
-        status = self._status_if_tracked()
         if status is not None:
-            status.succeed()
+            status._apply(succeeded, state=UserTaskStatus.SUCCEEDED, completed_steps=status.total_steps)
+        if user_task_stopped.has_listeners(UserTaskStatus):
+            self.status.notify_stopped()
 
     def user_task_failed(self, exception: BaseException, task_id: str | None = None) -> None:
         """The call ``task_id`` (the running one by default) failed with ``exception``.
@@ -198,14 +205,12 @@ class UserTaskMixin:
             status.retry()
 
     def _own_row(self, request: Any) -> str | None:
-        """The database of this call's row, when the message says it has no container and it is not loaded.
+        """The database of this call's row, when the message says it has no container.
 
-        Changing it by ``task_id`` then costs one ``UPDATE`` and no read, which keeps a
-        plain task's whole life at three statements.
+        Starting and ending it by ``task_id`` then costs one ``UPDATE`` each (one for both when
+        the start is held) and no read, which keeps a plain task's whole life at two statements.
         """
-        if getattr(request, "user_task_status", None) is not None or _parent_header(request) != "":
-            return None
-        return router.db_for_write(UserTaskStatus)
+        return router.db_for_write(UserTaskStatus) if _parent_header(request) == "" else None
 
     def _status_if_tracked(self, task_id: str | None = None) -> UserTaskStatus | None:
         """The status of ``task_id`` (the running call by default), or ``None`` (with a warning) if it has none."""
@@ -326,6 +331,22 @@ class UserTask(UserTaskMixin, Task):
     """Abstract base class for tracked tasks: ``@app.task(base=UserTask, bind=True)``."""
 
     abstract = True
+
+
+def _call_arguments(function: Any, args: Sequence[Any], kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """``inspect.getcallargs(function, *args, **kwargs)``, from a signature read once per function.
+
+    Every send describes its call: reading the signature again each time cost the sender
+    more than building the rest of the status.
+    """
+    bound = _signature(function).bind(*args, **kwargs)
+    bound.apply_defaults()
+    return dict(bound.arguments)
+
+
+@functools.cache
+def _signature(function: Any) -> inspect.Signature:
+    return inspect.signature(function, follow_wrapped=False)
 
 
 def _parent_header(request: Any) -> str | None:
