@@ -175,28 +175,35 @@ class _Flusher:
                 self.wake.notify()
 
     def run(self) -> None:
+        connected = False
         while True:
             with self.wake:
-                timer = self._wait_for_due()
-                idle = self._earliest() is None
+                timer = self._wait_for_due(connected)
+            if timer is None:
+                # Nothing left to write: its writes are occasional, and an idle connection of its
+                # own would only hold a server slot (and keep a test database from being dropped).
+                connections.close_all()
+                connected = False
+                continue
             with durable.worker_side():
                 try:
                     durable.drop_old_connections()
                     timer.write()
                 except Exception:  # the thread must outlive whatever one write meets
                     LOGGER.exception("A held tracking write failed")
-            if idle:
-                # Its writes are occasional: an idle connection of its own would only hold a
-                # server slot (and keep a test database from being dropped).
-                connections.close_all()
+            connected = True
 
-    def _wait_for_due(self) -> Timer:
-        """The next timer due and not canceled, taken off the heap once its time comes (lock held)."""
+    def _wait_for_due(self, connected: bool) -> Timer | None:
+        """The next timer due and not canceled, once its time comes; ``None`` when none is left
+        and the thread holds connections to close (lock held)."""
         while True:
             deadline, now = self._earliest(), time.monotonic()
             if deadline is not None and deadline <= now:
                 self.sleeping_until = -math.inf
                 return heapq.heappop(self.due)[2]
+            if deadline is None and connected:
+                self.sleeping_until = -math.inf
+                return None
             self.sleeping_until = math.inf if deadline is None else deadline
             self.wake.wait(None if deadline is None else deadline - now)
 
