@@ -49,7 +49,7 @@ def test_an_insert_names_its_container_by_task_id(user):
         field.get_db_prep_save(value, connection)
         for field, value in zip(
             [UserTaskStatus._meta.get_field(name) for name in statements.INSERTED],
-            [uuid.uuid4(), *[timezone.now()] * 2, "Pending", 0, 1, "", False, "t-1", "x.y", "Export", 3],
+            [uuid.uuid4(), *[timezone.now()] * 2, False, "t-1", "x.y", "Export", 3],
             strict=True,
         )
     ]

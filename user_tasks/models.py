@@ -205,8 +205,14 @@ def _insert_status(alias: str, row: Row) -> bool:
     connection = connections[alias]
     now = timezone.now()
     values = (
-        *(uuid.uuid4(), now, now, UserTaskStatus.PENDING, 0, 1, ""),
-        *(row.is_container, row.task_id, row.task_class[:128], row.name[:255], row.total_steps),
+        uuid.uuid4(),
+        now,
+        now,
+        row.is_container,
+        row.task_id,
+        row.task_class[:128],
+        row.name[:255],
+        row.total_steps,
     )
     fields = _inserted_fields()
     prepared = [field.get_db_prep_save(value, connection) for field, value in zip(fields, values, strict=True)]

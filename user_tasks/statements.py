@@ -38,32 +38,29 @@ _FINAL = ("Succeeded", "Failed", "Canceled")
 _WAITING = ("Pending", "Retrying")
 
 #: The fields a send gives a new status, in the order ``insert()`` takes their values.
-INSERTED = (
-    *("uuid", "created", "modified", "state", "completed_steps", "attempts", "worker"),
-    *("is_container", "task_id", "task_class", "name", "total_steps"),
-)
+INSERTED = ("uuid", "created", "modified", "is_container", "task_id", "task_class", "name", "total_steps")
+#: Those every new status starts with, written in the statement.
+_STARTING = {"state": "'Pending'", "completed_steps": "0", "attempts": "1", "worker": "''"}
 
 
 def start(alias: str, task_id: str, worker: str) -> int:
     """``UserTaskStatusQuerySet.mark_started()`` of the status of ``task_id``."""
-    return _change(alias, "start", [*_WAITING, "In Progress", worker[:255], task_id, *_FINAL])
+    return _change(alias, "start", [worker[:255], task_id])
 
 
 def succeed(alias: str, task_id: str) -> int:
     """``UserTaskStatusQuerySet.mark_succeeded()`` of the status of ``task_id``."""
-    return _change(alias, "succeed", ["Succeeded", task_id, *_FINAL])
+    return _change(alias, "succeed", [task_id])
 
 
 def start_and_succeed(alias: str, task_id: str, worker: str) -> int:
     """``start()`` and ``succeed()`` in one statement, for a task whose start was held (``user_tasks.deferred``)."""
-    return _change(alias, "start_and_succeed", [*_WAITING, worker[:255], "Succeeded", task_id, *_FINAL])
+    return _change(alias, "start_and_succeed", [worker[:255], task_id])
 
 
 def add_steps(alias: str, pk: int, steps: int, *, container: bool) -> int:
     """Progress on one row, never past its total: a task unless it was canceled, a container while unfinished."""
-    if container:
-        return _change(alias, "container_steps", [steps, pk, *_FINAL])
-    return _change(alias, "task_steps", [steps, pk, "Canceled"])
+    return _change(alias, "container_steps" if container else "task_steps", [steps, pk])
 
 
 def read(alias: str, task_id: str) -> UserTaskStatus | None:
@@ -281,8 +278,8 @@ def _insert(connection: Any, *, parented: bool) -> Statement:
     quote = ops.quote_name
     user_key = _user_key()
     user_table, user_pk = quote(user_key.model._meta.db_table), quote(user_key.column)
-    names = [quote(_field(name).column) for name in INSERTED]
-    placeholders = ["%s"] * len(INSERTED)
+    names = [quote(_field(name).column) for name in (*INSERTED, *_STARTING)]
+    placeholders = ["%s"] * len(INSERTED) + list(_STARTING.values())
     parameters = [_field(name) for name in INSERTED]
     if parented:
         names.append(quote(_field("parent").column))
@@ -300,6 +297,11 @@ def _insert(connection: Any, *, parented: bool) -> Statement:
     return Statement(sql.rstrip(), tuple(parameters))
 
 
+def _literals(values: Any) -> str:
+    """SQL string literals of ``values`` (the fixed state names), comma-separated."""
+    return ", ".join("'{}'".format(value.replace("'", "''")) for value in values)
+
+
 def _update(connection: Any, name: str) -> Statement:
     """The ``UPDATE`` ``name`` for ``connection``'s database; its first parameter is always ``modified``."""
     from .models import UserTaskStatus
@@ -312,27 +314,28 @@ def _update(connection: Any, name: str) -> Statement:
     table = quote(UserTaskStatus._meta.db_table)
     state, steps, total = column("state"), column("completed_steps"), column("total_steps")
     least = "MIN" if vendor == "sqlite" else "LEAST"
-    unfinished = f"{state} NOT IN (%s, %s, %s)"
+    # The states are written in the statement: a call sends only what varies.
+    unfinished = f"{state} NOT IN ({_literals(_FINAL)})"
     # MySQL and MariaDB apply assignments left to right: ``attempts`` reads the old state.
     attempts = column("attempts")
-    counted = f"{attempts} = CASE WHEN {state} IN (%s, %s) THEN {attempts} ELSE {attempts} + 1 END"
+    counted = f"{attempts} = CASE WHEN {state} IN ({_literals(_WAITING)}) THEN {attempts} ELSE {attempts} + 1 END"
     sets = {
-        "start": (f"{counted}, {state} = %s, {column('worker')} = %s", ("state", "state", "state", "worker")),
-        "succeed": (f"{state} = %s, {steps} = {total}", ("state",)),
+        "start": (f"{counted}, {state} = {_literals(['In Progress'])}, {column('worker')} = %s", ("worker",)),
+        "succeed": (f"{state} = {_literals(['Succeeded'])}, {steps} = {total}", ()),
         "start_and_succeed": (
-            f"{counted}, {column('worker')} = %s, {state} = %s, {steps} = {total}",
-            ("state", "state", "worker", "state"),
+            f"{counted}, {column('worker')} = %s, {state} = {_literals(['Succeeded'])}, {steps} = {total}",
+            ("worker",),
         ),
         "task_steps": (f"{steps} = {least}({steps} + %s, {total})", ("completed_steps",)),
         "container_steps": (f"{steps} = {least}({steps} + %s, {total})", ("completed_steps",)),
     }
-    by_task_id = (f"{column('task_id')} = %s AND {unfinished}", ("task_id", "state", "state", "state"))
+    by_task_id = (f"{column('task_id')} = %s AND {unfinished}", ("task_id",))
     where = {
         "start": by_task_id,
         "succeed": by_task_id,
         "start_and_succeed": by_task_id,
-        "task_steps": (f"{column('id')} = %s AND {state} <> %s", ("id", "state")),
-        "container_steps": (f"{column('id')} = %s AND {unfinished}", ("id", "state", "state", "state")),
+        "task_steps": (f"{column('id')} = %s AND {state} <> {_literals(['Canceled'])}", ("id",)),
+        "container_steps": (f"{column('id')} = %s AND {unfinished}", ("id",)),
     }
     (assignments, assigned), (condition, compared) = sets[name], where[name]
     return Statement(
