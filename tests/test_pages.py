@@ -522,6 +522,19 @@ def test_owner_downloads_the_exact_file(logged_in, report):
     assert response["Content-Disposition"] == 'attachment; filename="report.csv"'
 
 
+def test_a_file_the_storage_renamed_downloads_and_shows_under_its_own_name(logged_in, user, media):
+    status = make_status(user, state="Succeeded")
+    make_artifact(status, file=ContentFile(b"first", name="orders.csv"))
+    renamed = make_artifact(status, file=ContentFile(b"second", name="orders.csv"))
+    assert renamed.file.name != "user_tasks/orders.csv" and not renamed.file.name.endswith("/orders.csv")
+
+    response = logged_in.get(f"/tasks/artifacts/{renamed.uuid}/download/")
+    assert b"".join(response.streaming_content) == b"second"
+    assert response["Content-Disposition"] == 'attachment; filename="orders.csv"'
+    page = logged_in.get(f"/tasks/{status.uuid}/").content.decode()
+    assert page.count("Download orders.csv") == 2
+
+
 def test_other_user_cannot_download(client, other_user, report):
     client.force_login(other_user)
     assert client.get(f"/tasks/artifacts/{report.uuid}/download/").status_code == 404
