@@ -127,6 +127,17 @@ def test_list_rejects_unknown_show(logged_in, show):
     assert "show" in text(response)
 
 
+def test_unknown_show_answers_a_page_in_the_layout_with_the_filters_to_choose(logged_in):
+    response = logged_in.get(LIST, {"show": "bogus"})
+
+    assert response.status_code == 400
+    assert "user_tasks/pages/base.html" in [template.name for template in response.templates]
+    page = response.content.decode()
+    assert "<h1>Unknown filter</h1>" in page
+    assert "show must be one of: all, active, finished." in page
+    assert '<a href="?show=active">Active</a>' in page
+
+
 def test_list_pages_twenty_statuses_at_a_time(logged_in, user):
     for _ in range(25):
         make_status(user)
@@ -658,6 +669,14 @@ def test_unconfirmed_clear_asks_first_and_deletes_nothing(logged_in, user, metho
     assert response.status_code == 200
     assert '<input type="hidden" name="confirmed" value="1">' in text(response)
     assert UserTaskStatus.objects.count() == 1
+
+
+# -- the layouts ------------------------------------------------------------------------------------------
+
+
+def test_the_default_layout_declares_its_icon_so_no_favicon_ico_is_asked_for(logged_in):
+    page = text(logged_in.get(LIST))
+    assert '<link rel="icon" href="data:image/svg+xml,' in page
 
 
 # -- the project's own layout ---------------------------------------------------------------------------
