@@ -1,14 +1,15 @@
-"""The demo's own pages: a start page with a button per demo task."""
+"""The demo's own pages: a start page with a button per demo task, and the pages of what goes wrong."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.templatetags.static import static
 
 from user_tasks.models import UserTaskStatus
 
@@ -39,18 +40,44 @@ DEMOS: dict[str, tuple[str, str, Callable[[int], Any]]] = {
 }
 
 
+def error_page(request: HttpRequest, code: int, heading: str, message: str) -> HttpResponse:
+    """A page in the demo's layout saying what went wrong, with a way back to the start page."""
+    return render(request, "example/error.html", {"heading": heading, "message": message}, status=code)
+
+
+def post_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Like Django's ``require_POST``, with a page that says what the address is for."""
+
+    @wraps(view)
+    def only_post(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.method == "POST":
+            return view(request, *args, **kwargs)
+        response = error_page(
+            request, 405, "This address starts a task", "Start a task with its button on the start page."
+        )
+        response["Allow"] = "POST"
+        return response
+
+    return only_post
+
+
+def favicon(request: HttpRequest) -> HttpResponse:
+    """``/favicon.ico``, which browsers ask for on the pages that declare no icon (the admin's)."""
+    return redirect(static("example/favicon.svg"))
+
+
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     demos = [(key, title, text) for key, (title, text, _send) in DEMOS.items()]
     return render(request, "example/home.html", {"demos": demos})
 
 
-@require_POST
+@post_only
 @login_required
 def start(request: HttpRequest, demo: str) -> HttpResponse:
     """Send the demo task and show its page (for a canvas, the page of its outermost container)."""
     if demo not in DEMOS:
-        raise Http404(f"No demo task {demo!r}.")
+        return error_page(request, 404, "No such task", f"The demo has no task “{demo}”: pick one on the start page.")
     result = DEMOS[demo][2](request.user.pk)
     status = UserTaskStatus.objects.select_related("parent__parent").get(task_id=result.id)
     while status.parent is not None:

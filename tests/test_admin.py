@@ -232,7 +232,9 @@ def test_artifacts_show_read_only_on_their_status_page_with_text_escaped(admin_c
     assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; more" in content
     assert "<script>alert(" not in content
     assert "https://example.com/report" in content
-    assert "report" in content and ".csv</a>" in content
+    (artifact,) = status.artifacts.exclude(file="")
+    assert f'<a href="/api/artifacts/{artifact.uuid}/download/">report.csv</a>' in content
+    assert artifact.file.url not in content
     (inline,) = response.context["inline_admin_formsets"]
     assert inline.formset.total_form_count() == 3
     assert not inline.has_add_permission
@@ -380,3 +382,23 @@ def test_artifact_admin_lists_searches_and_shows_artifacts_read_only(admin_clien
     assert page.status_code == 200
     assert set(page.context["adminform"].form.fields) == set()
     assert admin_client.get(reverse("admin:user_tasks_usertaskartifact_add")).status_code == 403
+
+
+def test_artifact_page_links_its_file_to_the_permission_checked_download(admin_client, user, media):
+    make_artifact(make_status(user), file=ContentFile(b"first", name="orders.csv"))
+    artifact = make_artifact(make_status(user), file=ContentFile(b"second", name="orders.csv"))
+
+    content = admin_client.get(reverse("admin:user_tasks_usertaskartifact_change", args=[artifact.pk])).content.decode()
+
+    assert f'<a href="/api/artifacts/{artifact.uuid}/download/">orders.csv</a>' in content
+    assert artifact.file.url not in content
+
+
+@pytest.mark.urls("tests.compat.urls_without_api")
+def test_artifact_file_without_a_routed_download_is_named_not_linked_to_storage(admin_client, user, media):
+    artifact = make_artifact(make_status(user), file=ContentFile(b"a", name="orders.csv"))
+
+    content = admin_client.get(reverse("admin:user_tasks_usertaskartifact_change", args=[artifact.pk])).content.decode()
+
+    assert '<div class="readonly">orders.csv</div>' in content
+    assert artifact.file.url not in content

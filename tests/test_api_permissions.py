@@ -348,11 +348,19 @@ def test_download_streams_the_file_as_a_named_attachment(as_actor, file_artifact
     assert response.status_code == 200
     assert response.streaming
     assert b"".join(response.streaming_content) == b"id,total\n1,9.50\n"
-    disposition = response["Content-Disposition"]
-    assert disposition.startswith("attachment;")
-    assert 'filename="orders' in disposition
-    assert '.csv"' in disposition
+    assert response["Content-Disposition"] == 'attachment; filename="orders.csv"'
     assert response["Content-Type"].startswith("text/csv")
+
+
+def test_download_keeps_the_name_of_a_file_the_storage_renamed(as_actor, file_artifact, task):
+    renamed = UserTaskArtifact(status=task, name="Export")
+    renamed.file.save("orders.csv", ContentFile(b"id,total\n2,1.00\n"), save=True)
+    assert renamed.file.name != file_artifact.file.name
+
+    response = as_actor("owner").get(download(renamed))
+    assert b"".join(response.streaming_content) == b"id,total\n2,1.00\n"
+
+    assert response["Content-Disposition"] == 'attachment; filename="orders.csv"'
 
 
 def test_download_of_a_file_of_unknown_type_is_sent_as_octet_stream(as_actor, media, task):

@@ -127,6 +127,17 @@ def test_list_rejects_unknown_show(logged_in, show):
     assert "show" in text(response)
 
 
+def test_unknown_show_answers_a_page_in_the_layout_with_the_filters_to_choose(logged_in):
+    response = logged_in.get(LIST, {"show": "bogus"})
+
+    assert response.status_code == 400
+    assert "user_tasks/pages/base.html" in [template.name for template in response.templates]
+    page = response.content.decode()
+    assert "<h1>Unknown filter</h1>" in page
+    assert "show must be one of: all, active, finished." in page
+    assert '<a href="?show=active">Active</a>' in page
+
+
 def test_list_pages_twenty_statuses_at_a_time(logged_in, user):
     for _ in range(25):
         make_status(user)
@@ -522,6 +533,19 @@ def test_owner_downloads_the_exact_file(logged_in, report):
     assert response["Content-Disposition"] == 'attachment; filename="report.csv"'
 
 
+def test_a_file_the_storage_renamed_downloads_and_shows_under_its_own_name(logged_in, user, media):
+    status = make_status(user, state="Succeeded")
+    make_artifact(status, file=ContentFile(b"first", name="orders.csv"))
+    renamed = make_artifact(status, file=ContentFile(b"second", name="orders.csv"))
+    assert renamed.file.name != "user_tasks/orders.csv" and not renamed.file.name.endswith("/orders.csv")
+
+    response = logged_in.get(f"/tasks/artifacts/{renamed.uuid}/download/")
+    assert b"".join(response.streaming_content) == b"second"
+    assert response["Content-Disposition"] == 'attachment; filename="orders.csv"'
+    page = logged_in.get(f"/tasks/{status.uuid}/").content.decode()
+    assert page.count("Download orders.csv") == 2
+
+
 def test_other_user_cannot_download(client, other_user, report):
     client.force_login(other_user)
     assert client.get(f"/tasks/artifacts/{report.uuid}/download/").status_code == 404
@@ -645,6 +669,14 @@ def test_unconfirmed_clear_asks_first_and_deletes_nothing(logged_in, user, metho
     assert response.status_code == 200
     assert '<input type="hidden" name="confirmed" value="1">' in text(response)
     assert UserTaskStatus.objects.count() == 1
+
+
+# -- the layouts ------------------------------------------------------------------------------------------
+
+
+def test_the_default_layout_declares_its_icon_so_no_favicon_ico_is_asked_for(logged_in):
+    page = text(logged_in.get(LIST))
+    assert '<link rel="icon" href="data:image/svg+xml,' in page
 
 
 # -- the project's own layout ---------------------------------------------------------------------------

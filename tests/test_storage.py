@@ -12,6 +12,7 @@ from django.test import override_settings
 
 from tests.factories import make_status
 from user_tasks.models import UserTaskArtifact
+from user_tasks.storage import intended_name
 
 pytestmark = pytest.mark.django_db
 
@@ -114,3 +115,35 @@ def test_isinstance_of_the_file_storage_answers_for_the_storage_configured_now(r
         assert isinstance(storage, InMemoryStorage)
     with override_settings(USER_TASKS_ARTIFACT_STORAGE="tests.test_storage.ElsewhereStorage"):
         assert isinstance(storage, ElsewhereStorage)
+
+
+# -- the name a file downloads as -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("stored", "intended"),
+    [
+        ("user_tasks/2026/11/29/orders.csv", "orders.csv"),
+        ("user_tasks/2026/11/29/orders_3A3dOwg.csv", "orders.csv"),
+        ("user_tasks/2026/11/29/backup_x7Kq2Zp.tar.gz", "backup.tar.gz"),
+        ("user_tasks/2026/11/29/README_Ab3dE9z", "README"),
+        ("user_tasks/2026/11/29/.env_Ab3dE9z", ".env"),
+        ("user_tasks/2026/11/29/my_orders_q1_9fGhT2a.csv", "my_orders_q1.csv"),
+        # A word or a number the name had is not a storage's suffix.
+        ("user_tasks/2026/11/29/data_summary.csv", "data_summary.csv"),
+        ("user_tasks/2026/11/29/invoice_1234567.pdf", "invoice_1234567.pdf"),
+        ("user_tasks/2026/11/29/orders_3A3dOw.csv", "orders_3A3dOw.csv"),
+        ("user_tasks/2026/11/29/_3A3dOwg.csv", "_3A3dOwg.csv"),
+    ],
+)
+def test_intended_name_drops_the_suffix_a_storage_adds_to_a_taken_name(stored, intended):
+    assert intended_name(stored) == intended
+
+
+def test_a_file_saved_under_a_taken_name_keeps_its_name_for_the_user(user, roots):
+    status = make_status(user)
+    first = status.add_artifact(file=ContentFile(b"1", name="orders.csv"))
+    second = status.add_artifact(file=ContentFile(b"2", name="orders.csv"))
+    assert first is not None and second is not None
+    assert first.file.name != second.file.name
+    assert first.filename == second.filename == "orders.csv"

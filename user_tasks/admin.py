@@ -14,6 +14,7 @@ from django.core.exceptions import FieldDoesNotExist
 from django.db.models import QuerySet
 from django.forms import Form
 from django.http import HttpRequest
+from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext, ngettext
@@ -47,15 +48,40 @@ class TaskClassFilter(admin.AllValuesFieldListFilter):
         self.title = _("task class")
 
 
+#: The permission-checked downloads of an artifact's file, tried in turn: the REST API's, then the pages'.
+DOWNLOAD_ROUTES = ("usertaskartifact-download", "user_tasks_pages:download")
+
+
+def download_link(artifact: UserTaskArtifact) -> str | None:
+    """A link to the artifact's file through a permission-checked download, named as it downloads.
+
+    Never the storage's own URL, which skips the permission check (and which the demo does not
+    serve): the name alone, unlinked, when neither download is routed.
+    """
+    if not artifact.file:
+        return None  # shown as the admin's empty value
+    for route in DOWNLOAD_ROUTES:
+        try:
+            url = reverse(route, kwargs={"uuid": artifact.uuid})
+        except NoReverseMatch:
+            continue
+        return format_html('<a href="{}">{}</a>', url, artifact.filename)
+    return artifact.filename
+
+
 class ArtifactInline(admin.TabularInline):
     """A status's artifacts, read-only: tasks write them."""
 
     model = UserTaskArtifact
-    fields = readonly_fields = ("name", "text", "url", "file", "created")
+    fields = readonly_fields = ("name", "text", "url", "file_link", "created")
     ordering = ("created",)
     extra = 0
     can_delete = False
     show_change_link = True
+
+    @admin.display(description=_("file"))
+    def file_link(self, artifact: UserTaskArtifact) -> str | None:
+        return download_link(artifact)
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -186,7 +212,11 @@ class UserTaskArtifactAdmin(admin.ModelAdmin):
     list_select_related = ("status",)
     search_fields = ("=uuid", "name", "status__name", "=status__task_id")
     ordering = ("-created",)
-    fields = readonly_fields = ("name", "status", "text", "url", "file", "uuid", "created", "modified")
+    fields = readonly_fields = ("name", "status", "text", "url", "file_link", "uuid", "created", "modified")
+
+    @admin.display(description=_("file"))
+    def file_link(self, artifact: UserTaskArtifact) -> str | None:
+        return download_link(artifact)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import mimetypes
-import posixpath
 
 from django.http import FileResponse, Http404
 from django.utils.translation import gettext as _
@@ -12,12 +11,12 @@ from .models import UserTaskArtifact
 
 
 def artifact_file_response(artifact: UserTaskArtifact) -> FileResponse:
-    """Stream the artifact's file as an attachment named after it; 404 when it has none.
+    """Stream the artifact's file as an attachment under its intended name; 404 when it has none.
 
     The caller has already decided that the user may see the artifact.
     """
     if not artifact.file:
         raise Http404(_("This artifact has no file."))
-    filename = posixpath.basename(str(artifact.file.name))
+    filename = artifact.filename
     content_type = mimetypes.guess_type(filename)[0] or "application/octet-stream"
     return FileResponse(artifact.file.open("rb"), as_attachment=True, filename=filename, content_type=content_type)

@@ -31,7 +31,7 @@ from . import coalesce, durable, statements
 from .announce import announce
 from .canvas import GROUP, Row
 from .exceptions import TaskCanceledException
-from .storage import artifact_storage
+from .storage import artifact_storage, intended_name
 
 #: The module's logger, under the name django-user-tasks 4.0 gave it.
 LOGGER = logging.getLogger(__name__)
@@ -690,6 +690,11 @@ class UserTaskArtifact(TimeStamped):
         else:
             content = self.text
         return f"<UserTaskArtifact: ({self.name}) {content}>"
+
+    @property
+    def filename(self) -> str:
+        """The name its file downloads as: the task's, even where the storage made it unique; '' without a file."""
+        return intended_name(self.file.name) if self.file.name else ""
 
 
 @receiver(post_delete, sender=UserTaskArtifact, dispatch_uid="user_tasks.remove_artifact_file")

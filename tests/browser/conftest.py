@@ -105,8 +105,9 @@ def browser() -> Iterator[object]:
 
 @pytest.fixture
 def page(browser, demo_url):
-    """A logged-in page of the demo, in a fresh browser context (cookies of its own)."""
-    context = browser.new_context(base_url=demo_url, accept_downloads=True)
+    """A logged-in page of the demo, in a fresh browser context (cookies of its own), asking for English."""
+    # The demo answers in the browser's language: the tests read English whatever the machine's locale.
+    context = browser.new_context(base_url=demo_url, accept_downloads=True, locale="en-US")
     context.set_default_timeout(30_000)
     page = context.new_page()
     log_in(page)

@@ -19,7 +19,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Max, QuerySet
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.cache import get_conditional_response
@@ -92,7 +92,13 @@ class StatusListView(LoginRequiredMixin, PageMixin, ListView):
         self.show = request.GET.get("show", "all")
         if self.show not in SHOW_CHOICES:
             choices = ", ".join(SHOW_CHOICES)
-            return HttpResponseBadRequest(_("show must be one of: %(choices)s.") % {"choices": choices})
+            return error_page(
+                request,
+                400,
+                heading=_("Unknown filter"),
+                message=_("show must be one of: %(choices)s.") % {"choices": choices},
+                links=[(f"?show={value}", label) for value, label in SHOW_CHOICES.items()],
+            )
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self) -> QuerySet[UserTaskStatus]:
@@ -348,6 +354,12 @@ def visible_status(
 
 def _list_url() -> str:
     return reverse("user_tasks_pages:list")
+
+
+def error_page(request: HttpRequest, code: int, *, heading: str, message: str, links: list[Any]) -> HttpResponse:
+    """A page in the pages' layout that says why the request fails, answered with the status ``code``."""
+    context = {**_page_context(), "heading": heading, "message": message, "links": links}
+    return render(request, "user_tasks/pages/error.html", context, status=code)
 
 
 def _page_context() -> dict[str, Any]:

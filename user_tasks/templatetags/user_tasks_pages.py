@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import posixpath
 from urllib.parse import urlsplit
 
 from django import template
@@ -11,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from ..canvas import CHORD, GROUP
 from ..models import UserTaskStatus
+from ..storage import intended_name
 
 register = template.Library()
 
@@ -27,8 +27,8 @@ def safe_link(url: str) -> str:
 
 @register.filter
 def basename(path: str) -> str:
-    """The last part of a storage path: what a downloaded file will be called."""
-    return posixpath.basename(str(path))
+    """What the file at a storage path downloads as: its last part, without a suffix the storage added."""
+    return intended_name(path)
 
 
 @register.filter
