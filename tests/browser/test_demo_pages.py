@@ -238,3 +238,56 @@ def test_without_javascript_a_reload_shows_progress_and_cancel_asks_on_a_page(br
         expect(state(page)).to_have_text("Canceled")
     finally:
         context.close()
+
+
+# -- layout: long names, narrow windows -------------------------------------------------------------
+
+#: A name as long as the field allows, with nowhere to break a line.
+LONG_NAME = "Export_" + "x" * 248
+
+
+def assert_fits_the_window(page) -> None:
+    """Nothing sticks out sideways: the page never scrolls horizontally."""
+    widths = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert widths[0] <= widths[1], f"the page is {widths[0]} px wide in a {widths[1]} px window"
+
+
+def test_a_long_task_name_wraps_on_every_page_and_stays_readable_in_full(sized_page, demo_status):
+    page = sized_page
+    uuid = demo_status.add(name=LONG_NAME, state="Succeeded")
+
+    page.goto("/tasks/")
+    link = page.locator(f"#ut-row-{uuid} a").first
+    expect(link).to_have_attribute("title", LONG_NAME)
+    assert_fits_the_window(page)
+    screenshot(page, "list-long-name")
+
+    link.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(LONG_NAME)
+    assert_fits_the_window(page)
+    screenshot(page, "detail-long-name")
+
+    page.goto(f"/tasks/{uuid}/delete/")
+    expect(page.get_by_text(LONG_NAME)).to_be_visible()
+    assert_fits_the_window(page)
+    page.goto(f"/tasks/{uuid}/")
+
+    accept_next_dialog(page)
+    page.get_by_role("button", name="Delete task").click()
+    page.wait_for_url("**/tasks/")
+    expect(page.locator(".ut-message")).to_have_text(f"The task “{LONG_NAME}” was deleted.")
+    assert_fits_the_window(page)
+    screenshot(page, "list-long-name-deleted")
+
+
+def test_the_list_fits_the_window_with_each_date_on_one_line(sized_page, demo_status):
+    page = sized_page
+    demo_status.add(name="Export orders", state="In Progress", total_steps=10, completed_steps=3)
+    demo_status.add(name="Import contacts", state="Failed", total_steps=4, completed_steps=2)
+
+    page.goto("/tasks/")
+    expect(page.locator(".ut-row").first).to_be_visible()
+    assert_fits_the_window(page)
+    lines = page.eval_on_selector_all(".ut-row time", "times => times.map(time => time.getClientRects().length)")
+    assert lines and set(lines) == {1}, lines
+    screenshot(page, "list-layout")
