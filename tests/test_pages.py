@@ -14,6 +14,7 @@ from django.test.utils import CaptureQueriesContext
 
 from tests.factories import make_artifact, make_container, make_family, make_staff, make_status
 from user_tasks.models import UserTaskArtifact, UserTaskStatus
+from user_tasks.pages import views
 
 pytestmark = pytest.mark.django_db
 
@@ -568,6 +569,44 @@ def test_cancel_of_finished_task_keeps_state(logged_in, user, revoke, stopped, s
     response = logged_in.post(action_url(status, "cancel"), {"confirmed": "1"})
     assert response.status_code == 302
     assert state_of(status) == state
+    assert stopped == []
+
+
+@pytest.mark.parametrize("state", FINAL)
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_cancel_page_of_finished_task_says_it_finished_and_offers_no_cancel(logged_in, user, method, state):
+    status = make_status(user, state=state)
+    page = text(getattr(logged_in, method)(action_url(status, "cancel")))
+    assert f"This task has already finished: {state}. There is nothing left to cancel." in page
+    assert "Cancel this task?" not in page
+    assert 'name="confirmed"' not in page
+    assert f'href="{detail_url(status)}"' in page
+
+
+@pytest.mark.parametrize("state", FINAL)
+def test_confirmed_cancel_of_finished_task_says_it_had_finished(logged_in, user, revoke, stopped, state):
+    status = make_status(user, state=state)
+    page = text(logged_in.post(action_url(status, "cancel"), {"confirmed": "1"}, follow=True))
+    assert f"This task has already finished: {state}." in page
+    assert "The task was canceled." not in page
+
+
+def test_task_that_finishes_while_cancel_is_confirmed_is_not_said_canceled(
+    logged_in, user, revoke, stopped, monkeypatch
+):
+    status = make_status(user, state="In Progress")
+    found = views.visible_status
+
+    def found_then_finished(*args, **kwargs):
+        loaded = found(*args, **kwargs)
+        UserTaskStatus.objects.filter(pk=status.pk).update(state="Succeeded")
+        return loaded
+
+    monkeypatch.setattr(views, "visible_status", found_then_finished)
+    page = text(logged_in.post(action_url(status, "cancel"), {"confirmed": "1"}, follow=True))
+    assert "This task has already finished: Succeeded." in page
+    assert "The task was canceled." not in page
+    assert state_of(status) == "Succeeded"
     assert stopped == []
 
 

@@ -229,6 +229,14 @@ def test_deleted_task_is_announced_in_french(client, user):
     assert f"La tâche «{NBSP}Export{NBSP}» a été supprimée." in page
 
 
+@localized
+def test_cancel_page_of_a_finished_task_says_so_in_french(client, user):
+    status = make_status(user, state=UserTaskStatus.SUCCEEDED)
+    client.force_login(user)
+    page = client.get(f"/tasks/{status.uuid}/cancel/", **FRENCH).content.decode()
+    assert f"Cette tâche est déjà terminée{NBSP}: Réussie. Il n’y a plus rien à annuler." in page
+
+
 def test_refused_actions_name_the_action_in_french():
     # One sentence per action: no English verb slipped into the French text.
     with translation.override("fr"):

@@ -291,3 +291,17 @@ def test_the_list_fits_the_window_with_each_date_on_one_line(sized_page, demo_st
     lines = page.eval_on_selector_all(".ut-row time", "times => times.map(time => time.getClientRects().length)")
     assert lines and set(lines) == {1}, lines
     screenshot(page, "list-layout")
+
+
+def test_the_cancel_page_of_a_finished_task_says_so_and_offers_no_cancel(sized_page, demo_status):
+    page = sized_page
+    uuid = demo_status.add(name="Export orders", state="Succeeded")
+
+    page.goto(f"/tasks/{uuid}/cancel/")
+    expect(page.get_by_text("This task has already finished: Succeeded.")).to_be_visible()
+    expect(page.get_by_text("Cancel this task?")).to_have_count(0)
+    expect(page.get_by_role("button", name="Cancel task")).to_have_count(0)
+    assert_fits_the_window(page)
+    screenshot(page, "confirm-cancel-of-finished-task")
+    page.get_by_role("link", name="Go back").click()
+    expect(state(page)).to_have_text("Succeeded")
