@@ -305,3 +305,38 @@ def test_the_cancel_page_of_a_finished_task_says_so_and_offers_no_cancel(sized_p
     screenshot(page, "confirm-cancel-of-finished-task")
     page.get_by_role("link", name="Go back").click()
     expect(state(page)).to_have_text("Succeeded")
+
+
+def test_double_clicking_cancel_asks_once(sized_page, demo_status):
+    page = sized_page
+    demo_status.add(name="Export orders", state="In Progress", total_steps=10)
+    uuid = demo_status.add(name="Import contacts", state="In Progress", total_steps=10)
+    page.goto(f"/tasks/{uuid}/")
+    questions: list[str] = []
+
+    def answer(dialog) -> None:
+        questions.append(dialog.message)
+        # The first question is declined; the one a single click asks afterwards is accepted.
+        dialog.dismiss() if len(questions) == 1 else dialog.accept()
+
+    page.on("dialog", answer)
+    page.get_by_role("button", name="Cancel task").dblclick()
+    assert_fits_the_window(page)
+    screenshot(page, "detail-after-double-click")
+    # Events are handled in order: once the single click has asked, the double-click has had its say.
+    page.get_by_role("button", name="Cancel task").click()
+    expect(state(page)).to_have_text("Canceled")
+    assert len(questions) == 2, questions
+
+
+def test_double_clicking_cancel_and_accepting_cancels_once(sized_page, demo_status):
+    page = sized_page
+    uuid = demo_status.add(name="Export orders", state="In Progress", total_steps=10)
+    page.goto(f"/tasks/{uuid}/")
+    questions: list[str] = []
+    page.on("dialog", lambda dialog: (questions.append(dialog.message), dialog.accept()))
+
+    page.get_by_role("button", name="Cancel task").dblclick()
+    expect(state(page)).to_have_text("Canceled")
+    expect(page.locator(".ut-message")).to_have_text("The task was canceled.")
+    assert questions == ["Cancel this task? Work it has not done yet will not be done."]

@@ -12,8 +12,9 @@
  *    in its freshly rendered HTML from the page itself, so the output, buttons and times read
  *    exactly as after a reload;
  *  - shows times in the reader's time zone and locale;
- *  - asks before a form marked data-confirm is sent, and marks it confirmed so the server
- *    does not ask again on a page of its own.
+ *  - asks before a form marked data-confirm is sent, once (the second click of a double-click
+ *    and a form sent already are ignored), and marks it confirmed so the server does not ask
+ *    again on a page of its own.
  */
 (function () {
   "use strict";
@@ -170,16 +171,38 @@
     later();
   }
 
+  /* A page the browser brings back (Back button) lets its forms be sent again. */
+  window.addEventListener("pageshow", function (event) {
+    if (!event.persisted) return;
+    document.querySelectorAll("form[data-ut-sent]").forEach(function (form) {
+      delete form.dataset.utSent;
+    });
+  });
+
   if (root) localizeTimes(root);
   document.querySelectorAll("[data-user-task]").forEach(watch);
+
+  /* The second click of a double-click sends nothing: the first one asked already (and, if the
+     answer was yes, sent the form). */
+  document.addEventListener("click", function (event) {
+    if (event.detail < 2 || !(event.target instanceof Element)) return;
+    var button = event.target.closest("button, input[type=submit]");
+    if (button && button.form && button.form.dataset.confirm) event.preventDefault();
+  });
 
   document.addEventListener("submit", function (event) {
     var form = event.target;
     if (!(form instanceof HTMLFormElement) || !form.dataset.confirm) return;
+    // Sent already, the next page is on its way: asking again would send it twice.
+    if (form.dataset.utSent) {
+      event.preventDefault();
+      return;
+    }
     if (!window.confirm(form.dataset.confirm)) {
       event.preventDefault();
       return;
     }
+    form.dataset.utSent = "1";
     if (!form.querySelector('input[name="confirmed"]')) {
       var confirmed = document.createElement("input");
       confirmed.type = "hidden";
