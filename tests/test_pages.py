@@ -178,8 +178,8 @@ def test_detail_shows_name_state_progress_and_times(logged_in, user):
     assert 'aria-valuenow="25"' in bar
     assert 'aria-valuemin="0"' in bar
     assert 'aria-valuemax="100"' in bar
-    assert 'aria-valuetext="25 % (1 of 4 steps)"' in bar
-    assert ">25 %</span>" in page
+    assert 'aria-valuetext="25% (1 of 4 steps)"' in bar
+    assert ">25%</span>" in page
     assert '<time datetime="2024-05-06T07:08:09+00:00">' in page
     assert '<time datetime="2024-05-06T08:00:00+00:00" data-ut="modified">' in page
 
@@ -188,8 +188,29 @@ def test_detail_of_succeeded_task_shows_complete_progress(logged_in, user):
     status = make_status(user, state="Succeeded", total_steps=4, completed_steps=1)
     page = text(logged_in.get(detail_url(status)))
     assert 'aria-valuenow="100"' in page
-    assert ">100 %</span>" in page
+    assert ">100%</span>" in page
     assert ">Succeeded</span>" in page
+
+
+@pytest.mark.parametrize(
+    ("completed", "total", "steps", "valuetext"),
+    [
+        (0, 1, "0 of 1 step", "0% (0 of 1 step)"),
+        (1, 1, "1 of 1 step", "99% (1 of 1 step)"),
+        (0, 2, "0 of 2 steps", "0% (0 of 2 steps)"),
+        (0, 0, "0 of 0 steps", "0% (0 of 0 steps)"),
+    ],
+)
+def test_steps_are_counted_in_the_plural_form_of_their_total(logged_in, user, completed, total, steps, valuetext):
+    status = make_status(user, state="In Progress", total_steps=total, completed_steps=completed)
+    page = text(logged_in.get(detail_url(status)))
+    assert f'<span data-ut="steps">{steps}</span>' in page
+    assert f'aria-valuetext="{valuetext}"' in page
+    # What the script fills in as the task moves: the same sentence, for the same total.
+    assert f'data-total="{total}"' in page
+    assert f'data-steps-text="{{completed}} of {steps.split(" of ")[1]}"' in page
+    assert f'data-valuetext="{{percent}}% ({{completed}} of {steps.split(" of ")[1]})"' in page
+    assert 'data-percent-text="{percent}%"' in page
 
 
 def test_text_artifact_is_escaped(logged_in, user):
@@ -717,7 +738,7 @@ def test_unfinished_task_never_shows_100_percent(client, user):
     status = make_status(user, state="In Progress", total_steps=10000, completed_steps=9999)
     page = client.get(f"/tasks/{status.uuid}/").content.decode()
     assert 'aria-valuenow="99"' in page
-    assert ">99 %</span>" in page
+    assert ">99%</span>" in page
 
 
 def test_clear_message_counts_the_tasks_the_user_saw(client, user):

@@ -82,7 +82,7 @@ def test_export_bar_moves_to_100_without_reload_and_the_file_downloads(page):
     assert seen[-1] == 100
     bar = page.locator(BAR).first
     expect(bar).to_have_attribute("aria-valuenow", "100")
-    expect(bar).to_have_attribute("aria-valuetext", "100 % (10 of 10 steps)")
+    expect(bar).to_have_attribute("aria-valuetext", "100% (10 of 10 steps)")
     expect(page.get_by_text("100 lines of orders exported.")).to_be_visible()
     screenshot(page, "detail-export-succeeded")
 
@@ -126,7 +126,7 @@ def test_a_chord_shows_the_combined_progress_of_its_tasks(page):
 
     seen = page.evaluate("window.progressSeen")
     assert any(0 < value < 100 for value in seen), seen
-    expect(page.locator(BAR).first).to_have_attribute("aria-valuetext", "100 % (21 of 21 steps)")
+    expect(page.locator(BAR).first).to_have_attribute("aria-valuetext", "100% (21 of 21 steps)")
     inside = page.locator(".ut-children > ul > li")
     expect(inside).to_have_count(2)
     expect(inside.nth(0).locator("> a")).to_have_text("Yearly report: parallel tasks")
@@ -340,3 +340,25 @@ def test_double_clicking_cancel_and_accepting_cancels_once(sized_page, demo_stat
     expect(state(page)).to_have_text("Canceled")
     expect(page.locator(".ut-message")).to_have_text("The task was canceled.")
     assert questions == ["Cancel this task? Work it has not done yet will not be done."]
+
+
+def test_live_progress_reads_like_the_server_rendered_page_in_the_singular_too(page, demo_status):
+    uuid = demo_status.add(name="Export orders", state="In Progress", total_steps=1)
+    page.goto(f"/tasks/{uuid}/")
+    text = page.locator(".ut-progress__text").first
+    bar = page.locator(BAR).first
+    expect(text).to_have_text("0% · 0 of 1 step")
+    expect(bar).to_have_attribute("aria-valuetext", "0% (0 of 1 step)")
+    page.evaluate("window.notReloaded = true")
+
+    demo_status.change(uuid, completed_steps=1)
+    expect(text).to_have_text("99% · 1 of 1 step")
+    expect(bar).to_have_attribute("aria-valuetext", "99% (1 of 1 step)")
+    assert page.evaluate("window.notReloaded") is True
+
+    demo_status.change(uuid, total_steps=3)  # the sentence changes form with the total
+    expect(text).to_have_text("33% · 1 of 3 steps")
+    expect(bar).to_have_attribute("aria-valuetext", "33% (1 of 3 steps)")
+    page.reload()
+    expect(text).to_have_text("33% · 1 of 3 steps")
+    expect(bar).to_have_attribute("aria-valuetext", "33% (1 of 3 steps)")
