@@ -14,6 +14,7 @@ from django.test.utils import CaptureQueriesContext
 
 from tests.factories import make_artifact, make_container, make_family, make_staff, make_status
 from user_tasks.models import UserTaskArtifact, UserTaskStatus
+from user_tasks.pages import views
 
 pytestmark = pytest.mark.django_db
 
@@ -188,8 +189,8 @@ def test_detail_shows_name_state_progress_and_times(logged_in, user):
     assert 'aria-valuenow="25"' in bar
     assert 'aria-valuemin="0"' in bar
     assert 'aria-valuemax="100"' in bar
-    assert 'aria-valuetext="25 % (1 of 4 steps)"' in bar
-    assert ">25 %</span>" in page
+    assert 'aria-valuetext="25% (1 of 4 steps)"' in bar
+    assert ">25%</span>" in page
     assert '<time datetime="2024-05-06T07:08:09+00:00">' in page
     assert '<time datetime="2024-05-06T08:00:00+00:00" data-ut="modified">' in page
 
@@ -198,8 +199,29 @@ def test_detail_of_succeeded_task_shows_complete_progress(logged_in, user):
     status = make_status(user, state="Succeeded", total_steps=4, completed_steps=1)
     page = text(logged_in.get(detail_url(status)))
     assert 'aria-valuenow="100"' in page
-    assert ">100 %</span>" in page
+    assert ">100%</span>" in page
     assert ">Succeeded</span>" in page
+
+
+@pytest.mark.parametrize(
+    ("completed", "total", "steps", "valuetext"),
+    [
+        (0, 1, "0 of 1 step", "0% (0 of 1 step)"),
+        (1, 1, "1 of 1 step", "99% (1 of 1 step)"),
+        (0, 2, "0 of 2 steps", "0% (0 of 2 steps)"),
+        (0, 0, "0 of 0 steps", "0% (0 of 0 steps)"),
+    ],
+)
+def test_steps_are_counted_in_the_plural_form_of_their_total(logged_in, user, completed, total, steps, valuetext):
+    status = make_status(user, state="In Progress", total_steps=total, completed_steps=completed)
+    page = text(logged_in.get(detail_url(status)))
+    assert f'<span data-ut="steps">{steps}</span>' in page
+    assert f'aria-valuetext="{valuetext}"' in page
+    # What the script fills in as the task moves: the same sentence, for the same total.
+    assert f'data-total="{total}"' in page
+    assert f'data-steps-text="{{completed}} of {steps.split(" of ")[1]}"' in page
+    assert f'data-valuetext="{{percent}}% ({{completed}} of {steps.split(" of ")[1]})"' in page
+    assert 'data-percent-text="{percent}%"' in page
 
 
 def test_text_artifact_is_escaped(logged_in, user):
@@ -595,6 +617,44 @@ def test_cancel_of_finished_task_keeps_state(logged_in, user, revoke, stopped, s
     assert stopped == []
 
 
+@pytest.mark.parametrize("state", FINAL)
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_cancel_page_of_finished_task_says_it_finished_and_offers_no_cancel(logged_in, user, method, state):
+    status = make_status(user, state=state)
+    page = text(getattr(logged_in, method)(action_url(status, "cancel")))
+    assert f"This task has already finished: {state}. There is nothing left to cancel." in page
+    assert "Cancel this task?" not in page
+    assert 'name="confirmed"' not in page
+    assert f'href="{detail_url(status)}"' in page
+
+
+@pytest.mark.parametrize("state", FINAL)
+def test_confirmed_cancel_of_finished_task_says_it_had_finished(logged_in, user, revoke, stopped, state):
+    status = make_status(user, state=state)
+    page = text(logged_in.post(action_url(status, "cancel"), {"confirmed": "1"}, follow=True))
+    assert f"This task has already finished: {state}." in page
+    assert "The task was canceled." not in page
+
+
+def test_task_that_finishes_while_cancel_is_confirmed_is_not_said_canceled(
+    logged_in, user, revoke, stopped, monkeypatch
+):
+    status = make_status(user, state="In Progress")
+    found = views.visible_status
+
+    def found_then_finished(*args, **kwargs):
+        loaded = found(*args, **kwargs)
+        UserTaskStatus.objects.filter(pk=status.pk).update(state="Succeeded")
+        return loaded
+
+    monkeypatch.setattr(views, "visible_status", found_then_finished)
+    page = text(logged_in.post(action_url(status, "cancel"), {"confirmed": "1"}, follow=True))
+    assert "This task has already finished: Succeeded." in page
+    assert "The task was canceled." not in page
+    assert state_of(status) == "Succeeded"
+    assert stopped == []
+
+
 @pytest.mark.parametrize("action", ["cancel", "delete"])
 def test_action_without_the_right_is_forbidden(client, user, revoke, stopped, action):
     status = make_status(user)
@@ -710,7 +770,7 @@ def test_unfinished_task_never_shows_100_percent(client, user):
     status = make_status(user, state="In Progress", total_steps=10000, completed_steps=9999)
     page = client.get(f"/tasks/{status.uuid}/").content.decode()
     assert 'aria-valuenow="99"' in page
-    assert ">99 %</span>" in page
+    assert ">99%</span>" in page
 
 
 def test_clear_message_counts_the_tasks_the_user_saw(client, user):

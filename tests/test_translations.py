@@ -26,6 +26,8 @@ LOCALIZED = [*settings.MIDDLEWARE[:1], "django.middleware.locale.LocaleMiddlewar
 FRENCH = {"HTTP_ACCEPT_LANGUAGE": "fr"}
 #: French typography puts a no-break space inside guillemets and before « : » and « ? ».
 NBSP = "\u00a0"
+#: A percent sign follows its number after a narrow no-break space.
+NNBSP = "\u202f"
 
 FRENCH_STATES = {
     UserTaskStatus.PENDING: "En attente",
@@ -157,9 +159,20 @@ def test_detail_page_is_french_with_live_update_texts_in_french(client, user):
         assert text in page
     # The confirmation the script asks, and the sentences it fills in, come translated with their placeholders.
     assert f'data-confirm="Annuler cette tâche{NBSP}?' in page
-    assert f'data-steps-text="étapes{NBSP}: {{completed}} sur {{total}}"' in page
-    assert f'data-valuetext="{{percent}}{NBSP}% (étapes{NBSP}: {{completed}} sur {{total}})"' in page
+    assert f'data-steps-text="étapes{NBSP}: {{completed}} sur 3"' in page
+    assert f'data-valuetext="{{percent}}{NNBSP}% (étapes{NBSP}: {{completed}} sur 3)"' in page
+    assert f'data-percent-text="{{percent}}{NNBSP}%"' in page
     assert f"étapes{NBSP}: 0 sur 3" in page
+    assert f">0{NNBSP}%</span>" in page
+
+
+@localized
+def test_steps_of_a_one_step_task_are_singular_in_french(client, user):
+    status = make_status(user, state=UserTaskStatus.IN_PROGRESS, total_steps=1, completed_steps=1)
+    client.force_login(user)
+    page = client.get(f"/tasks/{status.uuid}/", **FRENCH).content.decode()
+    assert f">étape{NBSP}: 1 sur 1</span>" in page
+    assert f'aria-valuetext="99{NNBSP}% (étape{NBSP}: 1 sur 1)"' in page
 
 
 @localized
@@ -227,6 +240,14 @@ def test_deleted_task_is_announced_in_french(client, user):
     client.force_login(user)
     page = client.post(f"/tasks/{status.uuid}/delete/", {"confirmed": "1"}, follow=True, **FRENCH).content.decode()
     assert f"La tâche «{NBSP}Export{NBSP}» a été supprimée." in page
+
+
+@localized
+def test_cancel_page_of_a_finished_task_says_so_in_french(client, user):
+    status = make_status(user, state=UserTaskStatus.SUCCEEDED)
+    client.force_login(user)
+    page = client.get(f"/tasks/{status.uuid}/cancel/", **FRENCH).content.decode()
+    assert f"Cette tâche est déjà terminée{NBSP}: Réussie. Il n’y a plus rien à annuler." in page
 
 
 def test_refused_actions_name_the_action_in_french():

@@ -35,6 +35,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 DEMO_LOGIN = ("demo", "demo")
+#: The window widths the layout is checked at: a laptop's and a small phone's.
+WIDTHS = {"desktop": 1280, "phone": 375}
 
 
 def _free_port() -> int:
@@ -58,11 +60,19 @@ def _wait_until_served(url: str, demo: subprocess.Popen[bytes], log: Path, timeo
 
 
 @pytest.fixture(scope="package")
-def demo_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The base URL of a freshly started demo (``manage.py demo``, no task sent at start)."""
+def demo_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The environment the demo runs in: its own settings, and its files under a temporary directory."""
     var_dir = tmp_path_factory.mktemp("demo")
     env = {key: value for key, value in os.environ.items() if not key.startswith(("DATABASE_", "CELERY_"))}
     env.update(DJANGO_SETTINGS_MODULE="example.settings", DEMO_VAR_DIR=str(var_dir), PYTHONUNBUFFERED="1")
+    return env
+
+
+@pytest.fixture(scope="package")
+def demo_url(demo_env: dict[str, str]) -> Iterator[str]:
+    """The base URL of a freshly started demo (``manage.py demo``, no task sent at start)."""
+    env = demo_env
+    var_dir = Path(env["DEMO_VAR_DIR"])
     url = f"http://127.0.0.1:{_free_port()}"
     log = var_dir / "demo.log"
     with log.open("wb") as output:
@@ -106,13 +116,71 @@ def browser() -> Iterator[object]:
 @pytest.fixture
 def page(browser, demo_url):
     """A logged-in page of the demo, in a fresh browser context (cookies of its own), asking for English."""
+    yield from _logged_in_page(browser, demo_url)
+
+
+@pytest.fixture(params=list(WIDTHS.values()), ids=list(WIDTHS))
+def sized_page(request, browser, demo_url):
+    """A logged-in page of the demo in a window as wide as a laptop's, then a phone's."""
+    yield from _logged_in_page(browser, demo_url, viewport={"width": request.param, "height": 800})
+
+
+def _logged_in_page(browser, demo_url: str, **options: object) -> Iterator[object]:
     # The demo answers in the browser's language: the tests read English whatever the machine's locale.
-    context = browser.new_context(base_url=demo_url, accept_downloads=True, locale="en-US")
+    context = browser.new_context(base_url=demo_url, accept_downloads=True, locale="en-US", **options)
     context.set_default_timeout(30_000)
     page = context.new_page()
     log_in(page)
     yield page
     context.close()
+
+
+@pytest.fixture
+def demo_status(demo_env, demo_url):
+    """Writes a status of the demo user straight into the demo's database: ``add(**fields)`` gives its uuid.
+
+    For what no demo button starts: a name of any length, a task stopped at a given step.
+    ``change(uuid, **fields)`` updates it as a worker would, its modification time included.
+    """
+    return DemoStatuses(demo_env)
+
+
+class DemoStatuses:
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+
+    def add(self, **fields: object) -> str:
+        return self._run(
+            "import uuid\n"
+            "from django.contrib.auth import get_user_model\n"
+            "user = get_user_model().objects.get(username=DEMO_USER)\n"
+            "defaults = {'task_id': str(uuid.uuid4()), 'task_class': 'example.tasks.export', 'total_steps': 1}\n"
+            "print(UserTaskStatus.objects.create(user=user, **{**defaults, **FIELDS}).uuid)\n",
+            fields,
+        )
+
+    def change(self, uuid: str, **fields: object) -> None:
+        self._run(
+            "from django.utils import timezone\n"
+            "assert UserTaskStatus.objects.filter(uuid=UUID).update(modified=timezone.now(), **FIELDS) == 1\n",
+            fields,
+            uuid=uuid,
+        )
+
+    def _run(self, code: str, fields: dict[str, object], uuid: str = "") -> str:
+        header = (
+            "from user_tasks.models import UserTaskStatus\n"
+            f"DEMO_USER = {DEMO_LOGIN[0]!r}\nFIELDS = {fields!r}\nUUID = {uuid!r}\n"
+        )
+        done = subprocess.run(
+            [sys.executable, "manage.py", "shell", "-c", header + code],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""  # after Django's own notes
 
 
 def log_in(page) -> None:
@@ -125,6 +193,9 @@ def log_in(page) -> None:
 
 def screenshot(page, name: str) -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    width = page.viewport_size["width"] if page.viewport_size else None
+    if width is not None and width != 1280:  # Playwright's default window: the name says any other width
+        name = f"{name}-{width}px"
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=path, full_page=True)
     return path

@@ -82,7 +82,7 @@ def test_export_bar_moves_to_100_without_reload_and_the_file_downloads(page):
     assert seen[-1] == 100
     bar = page.locator(BAR).first
     expect(bar).to_have_attribute("aria-valuenow", "100")
-    expect(bar).to_have_attribute("aria-valuetext", "100 % (10 of 10 steps)")
+    expect(bar).to_have_attribute("aria-valuetext", "100% (10 of 10 steps)")
     expect(page.get_by_text("100 lines of orders exported.")).to_be_visible()
     screenshot(page, "detail-export-succeeded")
 
@@ -126,7 +126,7 @@ def test_a_chord_shows_the_combined_progress_of_its_tasks(page):
 
     seen = page.evaluate("window.progressSeen")
     assert any(0 < value < 100 for value in seen), seen
-    expect(page.locator(BAR).first).to_have_attribute("aria-valuetext", "100 % (21 of 21 steps)")
+    expect(page.locator(BAR).first).to_have_attribute("aria-valuetext", "100% (21 of 21 steps)")
     inside = page.locator(".ut-children > ul > li")
     expect(inside).to_have_count(2)
     expect(inside.nth(0).locator("> a")).to_have_text("Yearly report: parallel tasks")
@@ -238,3 +238,127 @@ def test_without_javascript_a_reload_shows_progress_and_cancel_asks_on_a_page(br
         expect(state(page)).to_have_text("Canceled")
     finally:
         context.close()
+
+
+# -- layout: long names, narrow windows -------------------------------------------------------------
+
+#: A name as long as the field allows, with nowhere to break a line.
+LONG_NAME = "Export_" + "x" * 248
+
+
+def assert_fits_the_window(page) -> None:
+    """Nothing sticks out sideways: the page never scrolls horizontally."""
+    widths = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert widths[0] <= widths[1], f"the page is {widths[0]} px wide in a {widths[1]} px window"
+
+
+def test_a_long_task_name_wraps_on_every_page_and_stays_readable_in_full(sized_page, demo_status):
+    page = sized_page
+    uuid = demo_status.add(name=LONG_NAME, state="Succeeded")
+
+    page.goto("/tasks/")
+    link = page.locator(f"#ut-row-{uuid} a").first
+    expect(link).to_have_attribute("title", LONG_NAME)
+    assert_fits_the_window(page)
+    screenshot(page, "list-long-name")
+
+    link.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(LONG_NAME)
+    assert_fits_the_window(page)
+    screenshot(page, "detail-long-name")
+
+    page.goto(f"/tasks/{uuid}/delete/")
+    expect(page.get_by_text(LONG_NAME)).to_be_visible()
+    assert_fits_the_window(page)
+    page.goto(f"/tasks/{uuid}/")
+
+    accept_next_dialog(page)
+    page.get_by_role("button", name="Delete task").click()
+    page.wait_for_url("**/tasks/")
+    expect(page.locator(".ut-message")).to_have_text(f"The task “{LONG_NAME}” was deleted.")
+    assert_fits_the_window(page)
+    screenshot(page, "list-long-name-deleted")
+
+
+def test_the_list_fits_the_window_with_each_date_on_one_line(sized_page, demo_status):
+    page = sized_page
+    demo_status.add(name="Export orders", state="In Progress", total_steps=10, completed_steps=3)
+    demo_status.add(name="Import contacts", state="Failed", total_steps=4, completed_steps=2)
+
+    page.goto("/tasks/")
+    expect(page.locator(".ut-row").first).to_be_visible()
+    assert_fits_the_window(page)
+    lines = page.eval_on_selector_all(".ut-row time", "times => times.map(time => time.getClientRects().length)")
+    assert lines and set(lines) == {1}, lines
+    screenshot(page, "list-layout")
+
+
+def test_the_cancel_page_of_a_finished_task_says_so_and_offers_no_cancel(sized_page, demo_status):
+    page = sized_page
+    uuid = demo_status.add(name="Export orders", state="Succeeded")
+
+    page.goto(f"/tasks/{uuid}/cancel/")
+    expect(page.get_by_text("This task has already finished: Succeeded.")).to_be_visible()
+    expect(page.get_by_text("Cancel this task?")).to_have_count(0)
+    expect(page.get_by_role("button", name="Cancel task")).to_have_count(0)
+    assert_fits_the_window(page)
+    screenshot(page, "confirm-cancel-of-finished-task")
+    page.get_by_role("link", name="Go back").click()
+    expect(state(page)).to_have_text("Succeeded")
+
+
+def test_double_clicking_cancel_asks_once(sized_page, demo_status):
+    page = sized_page
+    demo_status.add(name="Export orders", state="In Progress", total_steps=10)
+    uuid = demo_status.add(name="Import contacts", state="In Progress", total_steps=10)
+    page.goto(f"/tasks/{uuid}/")
+    questions: list[str] = []
+
+    def answer(dialog) -> None:
+        questions.append(dialog.message)
+        # The first question is declined; the one a single click asks afterwards is accepted.
+        dialog.dismiss() if len(questions) == 1 else dialog.accept()
+
+    page.on("dialog", answer)
+    page.get_by_role("button", name="Cancel task").dblclick()
+    assert_fits_the_window(page)
+    screenshot(page, "detail-after-double-click")
+    # Events are handled in order: once the single click has asked, the double-click has had its say.
+    page.get_by_role("button", name="Cancel task").click()
+    expect(state(page)).to_have_text("Canceled")
+    assert len(questions) == 2, questions
+
+
+def test_double_clicking_cancel_and_accepting_cancels_once(sized_page, demo_status):
+    page = sized_page
+    uuid = demo_status.add(name="Export orders", state="In Progress", total_steps=10)
+    page.goto(f"/tasks/{uuid}/")
+    questions: list[str] = []
+    page.on("dialog", lambda dialog: (questions.append(dialog.message), dialog.accept()))
+
+    page.get_by_role("button", name="Cancel task").dblclick()
+    expect(state(page)).to_have_text("Canceled")
+    expect(page.locator(".ut-message")).to_have_text("The task was canceled.")
+    assert questions == ["Cancel this task? Work it has not done yet will not be done."]
+
+
+def test_live_progress_reads_like_the_server_rendered_page_in_the_singular_too(page, demo_status):
+    uuid = demo_status.add(name="Export orders", state="In Progress", total_steps=1)
+    page.goto(f"/tasks/{uuid}/")
+    text = page.locator(".ut-progress__text").first
+    bar = page.locator(BAR).first
+    expect(text).to_have_text("0% · 0 of 1 step")
+    expect(bar).to_have_attribute("aria-valuetext", "0% (0 of 1 step)")
+    page.evaluate("window.notReloaded = true")
+
+    demo_status.change(uuid, completed_steps=1)
+    expect(text).to_have_text("99% · 1 of 1 step")
+    expect(bar).to_have_attribute("aria-valuetext", "99% (1 of 1 step)")
+    assert page.evaluate("window.notReloaded") is True
+
+    demo_status.change(uuid, total_steps=3)  # the sentence changes form with the total
+    expect(text).to_have_text("33% · 1 of 3 steps")
+    expect(bar).to_have_attribute("aria-valuetext", "33% (1 of 3 steps)")
+    page.reload()
+    expect(text).to_have_text("33% · 1 of 3 steps")
+    expect(bar).to_have_attribute("aria-valuetext", "33% (1 of 3 steps)")

@@ -173,6 +173,7 @@ class ConfirmedActionView(LoginRequiredMixin, View):
     def ask(self, request: HttpRequest, status: UserTaskStatus | None) -> HttpResponse:
         context = {
             "status": status,
+            "moot": self.moot(status) if status else "",
             "question": self.question,
             "button": self.button,
             "action_url": request.path,
@@ -180,6 +181,10 @@ class ConfirmedActionView(LoginRequiredMixin, View):
             **_page_context(),
         }
         return render(request, self.template_name, context)
+
+    def moot(self, status: UserTaskStatus) -> str:
+        """Why the action has nothing left to do to ``status``, said instead of the question; '' if it has."""
+        return ""
 
     def perform(self, request: HttpRequest, status: UserTaskStatus) -> HttpResponse:
         raise NotImplementedError
@@ -193,12 +198,21 @@ class CancelView(ConfirmedActionView):
     button = gettext_lazy("Cancel task")
     refusal = gettext_lazy("You may not cancel this task.")
 
+    def moot(self, status: UserTaskStatus) -> str:
+        if not status.is_finished:
+            return ""
+        return _("This task has already finished: %(state)s. There is nothing left to cancel.") % {
+            "state": status.state_text
+        }
+
     def perform(self, request: HttpRequest, status: UserTaskStatus) -> HttpResponse:
-        if status.is_finished:
-            messages.info(request, _("The task had already finished."), fail_silently=True)
-        else:
+        if not status.is_finished:
+            # A task that ends meanwhile keeps its state, which cancel() reads back.
             status.cancel()
-            messages.success(request, _("The task was canceled."), fail_silently=True)
+            if status.state == status.CANCELED:
+                messages.success(request, _("The task was canceled."), fail_silently=True)
+                return redirect("user_tasks_pages:detail", uuid=status.uuid)
+        messages.info(request, self.moot(status), fail_silently=True)
         return redirect("user_tasks_pages:detail", uuid=status.uuid)
 
 

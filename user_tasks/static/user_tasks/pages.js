@@ -8,12 +8,14 @@
  *    backing off while nothing changes and stopping once the task is finished;
  *  - updates in place the state and bar of the task and of the tasks inside it
  *    ([data-ut-member], by uuid);
- *  - when a task finishes or gains output, or a task inside it is not on the page yet, swaps
- *    in its freshly rendered HTML from the page itself, so the output, buttons and times read
- *    exactly as after a reload;
+ *  - when a task finishes or gains output, a task inside it is not on the page yet, or a total
+ *    of steps changed (the sentences about steps take its plural form), swaps in its freshly
+ *    rendered HTML from the page itself, so the output, buttons and texts read exactly as
+ *    after a reload;
  *  - shows times in the reader's time zone and locale;
- *  - asks before a form marked data-confirm is sent, and marks it confirmed so the server
- *    does not ask again on a page of its own.
+ *  - asks before a form marked data-confirm is sent, once (the second click of a double-click
+ *    and a form sent already are ignored), and marks it confirmed so the server does not ask
+ *    again on a page of its own.
  */
 (function () {
   "use strict";
@@ -53,9 +55,11 @@
     return null;
   }
 
+  /* Show the task's figures; false if its sentences need the page again (see data-total). */
   function render(element, task) {
     var percent = Math.floor(task.progress);
     var values = { percent: percent, completed: task.completed_steps, total: task.total_steps };
+    var current = true;
     var state = part(element, "state");
     if (state) {
       state.textContent = task.state_text;
@@ -63,22 +67,25 @@
     }
     var bar = part(element, "bar");
     if (bar) {
+      // The sentences about steps were translated in the plural form of the total the page showed.
+      current = !bar.dataset.total || bar.dataset.total === String(task.total_steps);
       bar.setAttribute("aria-valuenow", String(percent));
       bar.dataset.state = task.state;
-      if (bar.dataset.valuetext) bar.setAttribute("aria-valuetext", fill(bar.dataset.valuetext, values));
+      if (current && bar.dataset.valuetext) bar.setAttribute("aria-valuetext", fill(bar.dataset.valuetext, values));
       var barFill = bar.querySelector('[data-ut="fill"]');
       if (barFill) barFill.style.width = task.progress + "%";
       var text = bar.parentElement;
       var percentText = text.querySelector('[data-ut="percent"]');
-      if (percentText) percentText.textContent = percent + " %";
+      if (percentText && bar.dataset.percentText) percentText.textContent = fill(bar.dataset.percentText, values);
       var steps = text.querySelector('[data-ut="steps"]');
-      if (steps && bar.dataset.stepsText) steps.textContent = fill(bar.dataset.stepsText, values);
+      if (current && steps && bar.dataset.stepsText) steps.textContent = fill(bar.dataset.stepsText, values);
     }
     var modified = part(element, "modified");
     if (modified && task.modified) {
       modified.setAttribute("datetime", task.modified);
       modified.textContent = dateFormat.format(new Date(task.modified));
     }
+    return current;
   }
 
   /* Replace the element with its current server-rendered form; resolves to the new element. */
@@ -98,15 +105,15 @@
       });
   }
 
-  /* Render the tasks inside in place; false if one of them is not on the page. */
+  /* Render the tasks inside in place: whether each is on the page (shown), and rendered in full (current). */
   function renderInside(element, tasks) {
-    var complete = true;
+    var result = { shown: true, current: true };
     tasks.forEach(function (task) {
       var member = element.querySelector('[data-ut-member="' + task.uuid + '"]');
-      if (member) render(member, task);
-      else complete = false;
+      if (!member) result.shown = false;
+      else if (!render(member, task)) result.current = false;
     });
-    return complete;
+    return result;
   }
 
   function watch(element) {
@@ -141,17 +148,18 @@
           etag = response.headers.get("ETag");
           return response.json().then(function (task) {
             var inside = task.inside || [];
-            render(element, task);
-            var shown = renderInside(element, inside);
+            var current = render(element, task);
+            var rendered = renderInside(element, inside);
             delay = FASTEST;
             var finished = finalStates.indexOf(task.state) !== -1;
             // The live URL counts the output of the tasks inside too; the REST API lists the task's own.
             var output = "output" in task ? task.output : task.artifacts.length;
             var gotOutput = artifacts !== null && output !== artifacts;
             artifacts = output;
-            var grew = members === null ? !shown : inside.length > members;
+            var grew = members === null ? !rendered.shown : inside.length > members;
             members = inside.length;
-            if (finished || gotOutput || grew) {
+            var stale = !current || !rendered.current;
+            if (finished || gotOutput || grew || stale) {
               return refresh(element).then(function (fresh) {
                 if (fresh) fresh.dataset.utMembers = String(members);
                 if (fresh && !finished) watch(fresh);
@@ -170,16 +178,38 @@
     later();
   }
 
+  /* A page the browser brings back (Back button) lets its forms be sent again. */
+  window.addEventListener("pageshow", function (event) {
+    if (!event.persisted) return;
+    document.querySelectorAll("form[data-ut-sent]").forEach(function (form) {
+      delete form.dataset.utSent;
+    });
+  });
+
   if (root) localizeTimes(root);
   document.querySelectorAll("[data-user-task]").forEach(watch);
+
+  /* The second click of a double-click sends nothing: the first one asked already (and, if the
+     answer was yes, sent the form). */
+  document.addEventListener("click", function (event) {
+    if (event.detail < 2 || !(event.target instanceof Element)) return;
+    var button = event.target.closest("button, input[type=submit]");
+    if (button && button.form && button.form.dataset.confirm) event.preventDefault();
+  });
 
   document.addEventListener("submit", function (event) {
     var form = event.target;
     if (!(form instanceof HTMLFormElement) || !form.dataset.confirm) return;
+    // Sent already, the next page is on its way: asking again would send it twice.
+    if (form.dataset.utSent) {
+      event.preventDefault();
+      return;
+    }
     if (!window.confirm(form.dataset.confirm)) {
       event.preventDefault();
       return;
     }
+    form.dataset.utSent = "1";
     if (!form.querySelector('input[name="confirmed"]')) {
       var confirmed = document.createElement("input");
       confirmed.type = "hidden";
