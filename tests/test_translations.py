@@ -264,7 +264,7 @@ def test_refused_actions_name_the_action_in_french():
 def test_admin_changelist_shows_french_states_and_actions(admin_client, user):
     make_status(user, state=UserTaskStatus.RETRYING, completed_steps=1, total_steps=2)
     page = admin_client.get("/admin/user_tasks/usertaskstatus/", **FRENCH).content.decode()
-    for text in ("Nouvelle tentative", "Annuler les tâches sélectionnées", f"50{NBSP}% (1/2)", "classe de tâche"):
+    for text in ("Nouvelle tentative", "Annuler les tâches sélectionnées", f"50{NNBSP}% (1/2)", "classe de tâche"):
         assert text in page
 
 

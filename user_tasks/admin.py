@@ -134,12 +134,12 @@ class UserTaskStatusAdmin(admin.ModelAdmin):
     def progress_bar(self, status: UserTaskStatus) -> SafeString:
         """A progress bar (read aloud by screen readers) and its numbers as text, in whole percent as on the pages."""
         percent = int(status.progress)
-        text = gettext("%(percent)d %% (%(completed)d/%(total)d)") % {
+        text = gettext("%(percent)d%% (%(completed)d/%(total)d)") % {
             "percent": percent,
             "completed": status.completed_steps,
             "total": status.total_steps,
         }
-        return format_html('<progress max="100" value="{}">{} %</progress> {}', percent, percent, text)
+        return format_html('<progress max="100" value="{}">{}</progress> {}', percent, text, text)
 
     def get_search_fields(self, request: HttpRequest) -> tuple[str, ...]:
         """Also the owner's username and e-mail, by the names the user model gives those fields.
