@@ -254,6 +254,30 @@ def test_a_uuid_with_a_dot_is_not_found_in_the_apis_json(alice, method, path):
     assert list(response.json()) == ["detail"]
 
 
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", "/api/tasks/{status}/"),
+        ("delete", "/api/tasks/{status}/"),
+        ("post", "/api/tasks/{status}/cancel/"),
+        ("get", "/api/artifacts/{artifact}/"),
+        ("get", "/api/artifacts/{artifact}/download/"),
+        ("get", "/api/tasks/not-a-uuid/"),
+    ],
+)
+def test_not_found_says_not_found_as_the_rest_of_drf_does_without_naming_the_model(
+    api, other_user, user, media, method, path
+):
+    """Someone else's record, like a missing one, is "Not found.", not "No UserTaskStatus matches the given query."."""
+    status = make_status(other_user)
+    artifact = file_artifact(status)
+
+    response = getattr(api(user), method)(path.format(status=status.uuid, artifact=artifact.uuid))
+
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found."}
+
+
 # -- pagination ------------------------------------------------------------------------------
 
 

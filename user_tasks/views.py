@@ -13,13 +13,14 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.db.models import Count, Max, Prefetch, QuerySet
-from django.http import FileResponse
+from django.http import FileResponse, Http404
 from django.utils.module_loading import import_string
 from django.utils.translation import get_language
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -64,9 +65,16 @@ def _pagination_class() -> Any:
 
 
 class UserTaskViewMixin:
-    """What both viewsets share: the pagination named by the settings."""
+    """What both viewsets share: the pagination named by the settings, and 404s that name no model."""
 
     pagination_class = FromSettings(_pagination_class)
+
+    def get_object(self) -> Any:
+        """The record, or DRF's plain "Not found." rather than Django's "No UserTaskStatus matches the given query."."""
+        try:
+            return super().get_object()  # type: ignore[misc]
+        except Http404:
+            raise NotFound() from None
 
 
 #: What an ETag of statuses sums up: their number, their newest change, their artifacts'.
