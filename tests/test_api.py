@@ -421,6 +421,25 @@ def test_state_filter_matches_custom_states(alice, states):
     assert listed_names(alice, "?state=Sending%20e-mails") == ["Sending e-mails"]
 
 
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("failed", "Failed"), ("CANCELED", "Canceled"), ("in progress", "In Progress"), ("in_progress", "In Progress")],
+)
+def test_state_filter_names_a_built_in_state_in_any_case(alice, states, value, expected):
+    """As written in the JSON, in any case, or as the constant's name (``IN_PROGRESS``)."""
+    assert listed_names(alice, f"?state={value}") == [expected]
+
+
+def test_state_filter_matches_custom_states_exactly(alice, states):
+    assert listed_names(alice, "?state=sending%20e-mails") == []
+
+
+def test_state_filter_keeps_a_custom_state_spelled_like_a_built_in_one(alice, user, states):
+    make_status(user, name="custom failed", state="failed")
+
+    assert sorted(listed_names(alice, "?state=failed")) == ["Failed", "custom failed"]
+
+
 def test_state_filter_with_an_unknown_state_finds_nothing(alice, states):
     assert listed_names(alice, "?state=Asleep") == []
 

@@ -15,11 +15,16 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.filters import BaseFilterBackend, OrderingFilter
 from rest_framework.request import Request
 
-from .models import FINAL_STATES
+from .models import FINAL_STATES, State
 from .permissions import backends_decide
 
 #: A JSON Schema pattern for text without NUL characters, which the filters refuse.
 NO_NUL = "^[^\\x00]*$"
+
+#: The built-in states by their lower-cased value and constant name (``failed``, ``in_progress``).
+BUILT_IN_STATES = {
+    key: value for name, value in zip(State.names, State.values, strict=True) for key in (value.lower(), name.lower())
+}
 
 
 def visible(request: Any, queryset: QuerySet, backends: tuple[Any, ...]) -> QuerySet:
@@ -72,7 +77,7 @@ class StatusQueryFilter(BaseFilterBackend):
 
     def filter_queryset(self, request: Any, queryset: QuerySet, view: Any) -> QuerySet:
         params = request.query_params
-        states = [self.checked("state", value) for value in params.getlist("state")]
+        states = self.get_states([self.checked("state", value) for value in params.getlist("state")])
         if states:
             queryset = queryset.filter(state__in=states)
         if "active" in params:
@@ -85,6 +90,14 @@ class StatusQueryFilter(BaseFilterBackend):
         if "created_before" in params:
             queryset = queryset.filter(created__lt=self.parse("created_before", params["created_before"], _moment))
         return queryset
+
+    def get_states(self, values: list[str]) -> set[str]:
+        """The states ``values`` ask for: each as given (custom states match exactly) and the built-in state it names.
+
+        A built-in state may be named in any case, by its value or its constant's name:
+        ``failed``, ``In progress``, ``IN_PROGRESS``.
+        """
+        return {*values, *(BUILT_IN_STATES[value.lower()] for value in values if value.lower() in BUILT_IN_STATES)}
 
     def checked(self, name: str, value: str) -> str:
         """``value`` if it is short enough and free of NUL characters, which PostgreSQL refuses in text."""
@@ -116,7 +129,8 @@ class StatusQueryFilter(BaseFilterBackend):
         return [
             parameter(
                 "state",
-                "Only these states (repeat for several).",
+                "Only these states (repeat for several). Built-in states in any case "
+                "(``failed``, ``in_progress``); custom states as stored.",
                 {"type": "array", "items": text},
                 style="form",
                 explode=True,
