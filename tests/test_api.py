@@ -897,6 +897,33 @@ def test_etag_changes_when_an_older_artifact_is_deleted(alice, polled, where):
     assert alice.get(path, headers={"If-None-Match": before}).status_code == 200
 
 
+@pytest.mark.parametrize("where", ["list", "detail"])
+def test_each_representation_has_its_own_etag(alice, polled, where):
+    """The JSON's ETag sent with ``Accept: text/html`` must not make the browsable API answer 304."""
+    path = "/api/tasks/" if where == "list" else detail(polled)
+    as_json = etag_of(alice, path)
+
+    page = alice.get(path, headers={"Accept": "text/html", "If-None-Match": as_json})
+
+    assert page.status_code == 200
+    assert page["Content-Type"].startswith("text/html")
+    assert page["ETag"] != as_json
+    assert alice.get(path, headers={"Accept": "text/html", "If-None-Match": page["ETag"]}).status_code == 304
+    assert alice.get(path, headers={"If-None-Match": page["ETag"]}).status_code == 200
+
+
+@pytest.mark.parametrize("where", ["list", "detail"])
+@pytest.mark.parametrize("accept", ["application/json", "text/html"])
+def test_answers_and_304s_vary_with_accept(alice, polled, where, accept):
+    path = "/api/tasks/" if where == "list" else detail(polled)
+    answer = alice.get(path, headers={"Accept": accept})
+    unchanged = alice.get(path, headers={"Accept": accept, "If-None-Match": answer["ETag"]})
+
+    assert unchanged.status_code == 304
+    for response in (answer, unchanged):
+        assert "accept" in [value.strip().lower() for value in response["Vary"].split(",")]
+
+
 def test_list_etag_changes_when_a_status_is_deleted(alice, user, polled, revoke):
     other = make_status(user, state="Succeeded")
     before = etag_of(alice, "/api/tasks/")

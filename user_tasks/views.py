@@ -14,6 +14,7 @@ from typing import Any
 
 from django.db.models import Count, Max, Prefetch, QuerySet
 from django.http import FileResponse, Http404
+from django.utils.cache import patch_vary_headers
 from django.utils.module_loading import import_string
 from django.utils.translation import get_language
 from drf_spectacular.types import OpenApiTypes
@@ -87,8 +88,18 @@ SUMMARY = {
 
 
 def _etag(request: Request, summary: dict[str, Any]) -> str:
-    """A tag for what this caller, in this language, would see at this URL."""
-    parts = (request.get_full_path(), request.user.pk, get_language(), *(summary[key] for key in SUMMARY))
+    """A tag for what this caller, in this language, would see at this URL, in the representation negotiated.
+
+    The JSON and the browsable API's page of the same data are different representations:
+    each has its own tag, so a tag of one never brings a 304 to a request for the other.
+    """
+    parts = (
+        request.get_full_path(),
+        request.user.pk,
+        get_language(),
+        request.accepted_media_type,
+        *(summary[key] for key in SUMMARY),
+    )
     return '"' + hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:32] + '"'
 
 
@@ -96,7 +107,7 @@ def _not_modified(request: Request, etag: str) -> Response | None:
     """A 304 if ``If-None-Match`` names ``etag`` (compared weakly, as RFC 9110 asks) or is ``*``."""
     wanted = [value.strip().removeprefix("W/") for value in request.headers.get("If-None-Match", "").split(",")]
     if etag in wanted or "*" in wanted:
-        return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
+        return _with_etag(Response(status=status.HTTP_304_NOT_MODIFIED), etag)
     return None
 
 
@@ -240,5 +251,7 @@ class ArtifactViewSet(UserTaskViewMixin, viewsets.ReadOnlyModelViewSet):
 
 
 def _with_etag(response: Response, etag: str) -> Response:
+    """``response`` with its tag, which depends on the ``Accept`` header (even with a single renderer)."""
     response["ETag"] = etag
+    patch_vary_headers(response, ["Accept"])
     return response
