@@ -734,6 +734,14 @@ def test_cancel_of_a_finished_task_keeps_its_state(alice, user, revoke):
     revoke.assert_not_called()
 
 
+def test_cancel_answers_the_modified_time_the_next_read_returns(alice, user, revoke, ticking_clock):
+    status = make_status(user, state="In Progress")
+
+    canceled = alice.post(f"{detail(status)}cancel/").json()
+
+    assert canceled["modified"] == alice.get(detail(status)).json()["modified"]
+
+
 def test_cancel_of_a_running_task_stops_it_at_its_next_progress_report(alice, user, revoke):
     status = make_status(user, state="In Progress", total_steps=3)
     running = reload(status)

@@ -20,6 +20,7 @@ import functools
 import logging
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django.db import DatabaseError, connections
@@ -49,21 +50,21 @@ def start(alias: str, task_id: str, worker: str) -> int:
     return _change(alias, "start", [*_WAITING, "In Progress", worker[:255], task_id, *_FINAL])
 
 
-def succeed(alias: str, task_id: str) -> int:
+def succeed(alias: str, task_id: str, *, modified: datetime | None = None) -> int:
     """``UserTaskStatusQuerySet.mark_succeeded()`` of the status of ``task_id``."""
-    return _change(alias, "succeed", ["Succeeded", task_id, *_FINAL])
+    return _change(alias, "succeed", ["Succeeded", task_id, *_FINAL], modified)
 
 
-def start_and_succeed(alias: str, task_id: str, worker: str) -> int:
+def start_and_succeed(alias: str, task_id: str, worker: str, *, modified: datetime | None = None) -> int:
     """``start()`` and ``succeed()`` in one statement, for a task whose start was held (``user_tasks.deferred``)."""
-    return _change(alias, "start_and_succeed", [*_WAITING, worker[:255], "Succeeded", task_id, *_FINAL])
+    return _change(alias, "start_and_succeed", [*_WAITING, worker[:255], "Succeeded", task_id, *_FINAL], modified)
 
 
-def add_steps(alias: str, pk: int, steps: int, *, container: bool) -> int:
+def add_steps(alias: str, pk: int, steps: int, *, container: bool, modified: datetime | None = None) -> int:
     """Progress on one row, never past its total: a task unless it was canceled, a container while unfinished."""
     if container:
-        return _change(alias, "container_steps", [steps, pk, *_FINAL])
-    return _change(alias, "task_steps", [steps, pk, "Canceled"])
+        return _change(alias, "container_steps", [steps, pk, *_FINAL], modified)
+    return _change(alias, "task_steps", [steps, pk, "Canceled"], modified)
 
 
 def read(alias: str, task_id: str) -> UserTaskStatus | None:
@@ -94,11 +95,12 @@ def insert(alias: str, values: list[Any], user_id: Any, parent: str | None) -> b
     return _execute(connections[alias], "insert_parented", [*values, parent, user_id]) == 1
 
 
-def _change(alias: str, name: str, params: list[Any]) -> int:
+def _change(alias: str, name: str, params: list[Any], modified: datetime | None = None) -> int:
+    """Run the ``UPDATE`` ``name``, writing ``modified`` (now, unless given: the caller keeps the time it gave)."""
     connection = connections[alias]
     _skip_health_check(connection)
-    modified = _field("modified").get_db_prep_save(timezone.now(), connection)
-    return _execute(connection, name, [modified, *params])
+    written = _field("modified").get_db_prep_save(modified or timezone.now(), connection)
+    return _execute(connection, name, [written, *params])
 
 
 def _skip_health_check(connection: Any) -> None:

@@ -171,6 +171,7 @@ class UserTaskMixin:
             return
         # In no container: one UPDATE by task id, with the start if it is still held.
         task_id, status = request.id, getattr(request, "user_task_status", None)
+        now = timezone.now()
         with coalesce.dropped(status) if status is not None else nullcontext():
             start = deferred.claim(request)
             succeeded = durable.write(
@@ -178,14 +179,14 @@ class UserTaskMixin:
                 "succeed",
                 (),
                 {},
-                (lambda: statements.succeed(alias, task_id))
+                (lambda: statements.succeed(alias, task_id, modified=now))
                 if start is None
-                else (lambda: statements.start_and_succeed(alias, task_id, start.worker)),
+                else (lambda: statements.start_and_succeed(alias, task_id, start.worker, modified=now)),
             )
         if not succeeded:
             return
         if status is not None:
-            status._apply(succeeded, state=UserTaskStatus.SUCCEEDED, completed_steps=status.total_steps)
+            status._apply(succeeded, now, state=UserTaskStatus.SUCCEEDED, completed_steps=status.total_steps)
         if user_task_stopped.has_listeners(UserTaskStatus):
             self.status.notify_stopped()
 
