@@ -723,15 +723,28 @@ def test_clear_reads_before_from_the_query_string_when_the_body_is_empty(alice, 
     assert not UserTaskStatus.objects.filter(pk=old.pk).exists()
 
 
-def test_cancel_of_a_finished_task_keeps_its_state(alice, user, revoke):
-    status = make_status(user, state="Succeeded")
+@pytest.mark.parametrize("final", ["Succeeded", "Failed", "Canceled"])
+def test_cancel_of_a_finished_task_answers_200_saying_nothing_changed(alice, user, revoke, final):
+    """200 with the status, as django-user-tasks 4.0 answered; the body says the state stays."""
+    status = make_status(user, state=final)
+    before = reload(status).modified
 
     response = alice.post(f"{detail(status)}cancel/")
 
     assert response.status_code == 200
-    assert response.json()["state"] == "Succeeded"
-    assert UserTaskStatus.objects.get(pk=status.pk).state == "Succeeded"
+    body = response.json()
+    assert (body["state"], body["changed"]) == (final, False)
+    assert body["detail"] == f"The task had already finished ({final}): nothing was changed."
+    assert (reload(status).state, reload(status).modified) == (final, before)
     revoke.assert_not_called()
+
+
+def test_cancel_of_an_unfinished_task_says_it_was_canceled(alice, user, revoke):
+    status = make_status(user, state="Pending")
+
+    body = alice.post(f"{detail(status)}cancel/").json()
+
+    assert (body["state"], body["changed"], body["detail"]) == ("Canceled", True, "The task was canceled.")
 
 
 def test_cancel_answers_the_modified_time_the_next_read_returns(alice, user, revoke, ticking_clock):

@@ -435,10 +435,11 @@ class UserTaskStatus(TimeStamped):
         self._add_to_containers("total_steps", steps)
 
     @durable.change
-    def cancel(self, *, revoke: bool = True) -> None:
+    def cancel(self, *, revoke: bool = True) -> bool:
         """Cancel the task: revoke it if it has not started, stop it at its next progress call if it has.
 
-        A container cancels its children. A finished task keeps its state.
+        A container cancels its children. A finished task keeps its state: ``False`` then
+        (and for a status deleted meanwhile), ``True`` if this call canceled it.
         ``revoke=False`` skips asking the workers, for a task they dropped already.
         """
         if revoke and not self.is_container and self.state in (self.PENDING, self.RETRYING):
@@ -448,13 +449,14 @@ class UserTaskStatus(TimeStamped):
             # Finished already: show the state it keeps. Deleted meanwhile: nothing left to cancel.
             with suppress(UserTaskStatus.DoesNotExist):
                 self.refresh_from_db(fields=["state", "modified"])
-            return
+            return False
         if self.is_container:
             for child in self.children.unfinished():
                 child.cancel(revoke=revoke)
         self.notify_stopped()
         if self.parent is not None:
             self.parent._child_finished()
+        return True
 
     @durable.change
     def fail(self, message: str) -> None:

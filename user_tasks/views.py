@@ -17,6 +17,7 @@ from django.http import FileResponse, Http404
 from django.utils.cache import patch_vary_headers
 from django.utils.module_loading import import_string
 from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
@@ -31,7 +32,14 @@ from .downloads import artifact_file_response
 from .filters import StatusQueryFilter, StrictOrderingFilter
 from .models import UserTaskArtifact, UserTaskStatus
 from .permissions import ArtifactPermission, DjangoObjectPermissionsIncludingView, StatusPermission
-from .serializers import ArtifactSerializer, ClearedSerializer, ClearSerializer, ErrorSerializer, StatusSerializer
+from .serializers import (
+    ArtifactSerializer,
+    CanceledSerializer,
+    ClearedSerializer,
+    ClearSerializer,
+    ErrorSerializer,
+    StatusSerializer,
+)
 
 __all__ = ["ArtifactViewSet", "DjangoObjectPermissionsIncludingView", "StatusViewSet"]
 
@@ -179,16 +187,31 @@ class StatusViewSet(
         etag = _etag(request, {"count": 1, "newest": instance.modified, **artifacts})
         return _not_modified(request, etag) or _with_etag(Response(self.get_serializer(instance).data), etag)
 
-    @extend_schema(summary="Cancel a task", request=None, responses={200: StatusSerializer, **ERRORS})
+    @extend_schema(
+        summary="Cancel a task",
+        description=(
+            "Revokes the task if it has not started, stops it at its next progress report if it has. "
+            "Answers 200 with the status, as django-user-tasks 4.0 does, even for a task that had already "
+            "ended: its state is then unchanged, ``changed`` is false and ``detail`` says so."
+        ),
+        request=None,
+        responses={200: CanceledSerializer, **ERRORS},
+    )
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Revoke the task if it has not started, stop it at its next progress report if it has.
 
-        Answers 200 with the status, as django-user-tasks 4.0 does.
+        Answers 200 with the status, as django-user-tasks 4.0 does, finished or not: clients
+        written for 4.0 read a 2xx as done. ``changed`` and ``detail`` tell the two apart.
         """
         instance = self.get_object()
-        instance.cancel()
-        return Response(self.get_serializer(instance).data)
+        changed = bool(instance.cancel())
+        if changed:
+            detail = _("The task was canceled.")
+        else:
+            state = {"state": instance.state_text}
+            detail = _("The task had already finished (%(state)s): nothing was changed.") % state
+        return Response({**self.get_serializer(instance).data, "changed": changed, "detail": detail})
 
     @extend_schema(
         summary="Delete your finished tasks", request=ClearSerializer, responses={200: ClearedSerializer, **LIST_ERRORS}
