@@ -167,6 +167,30 @@ def test_a_tasks_end_keeps_in_memory_the_modified_time_it_wrote(celery_eager, us
     assert [status.modified for status in announced] == [UserTaskStatus.objects.get(task_id=result.id).modified]
 
 
+def test_a_tracked_task_declares_a_cancel_as_expected():
+    """Celery then logs it at INFO in one line (see test_worker.py), not as an unexpected error."""
+    assert tasks.export.throws == (TaskCanceledException,)
+
+
+def test_a_tasks_own_expected_exceptions_are_kept_beside_the_cancel():
+    assert tasks.refuses.throws == (LookupError, TaskCanceledException)
+
+
+def test_a_class_declaring_throws_keeps_them_whatever_the_order_of_its_bases():
+    class MixinFirst(UserTaskMixin, Task):
+        throws = (KeyError,)
+
+    class TaskFirst(Task, UserTaskMixin):
+        pass
+
+    class Broader(UserTask):
+        throws = (RuntimeError,)  # TaskCanceledException's base: a cancel is expected already
+
+    assert MixinFirst.throws == (KeyError, TaskCanceledException)
+    assert TaskFirst.throws == (TaskCanceledException,)
+    assert Broader.throws == (RuntimeError,)
+
+
 def test_task_without_progress_calls_ends_with_all_steps_completed(celery_eager, user):
     result = tasks.silent.delay(user.pk)
 
