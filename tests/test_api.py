@@ -444,6 +444,41 @@ def test_state_filter_with_an_unknown_state_finds_nothing(alice, states):
     assert listed_names(alice, "?state=Asleep") == []
 
 
+def browsable_filter_form(client, query=""):
+    """The filter form the browsable API shows in its "Filters" dialog."""
+    response = client.get(f"/api/tasks/{query}", headers={"Accept": "text/html"})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert 'id="filtersModal"' in page
+    return page[page.index('id="filtersModal"') :]
+
+
+def test_browsable_api_offers_every_filter_in_its_form(alice, states):
+    form = browsable_filter_form(alice)
+
+    for name in ("state", "active", "name", "created_after", "created_before"):
+        assert f'name="{name}"' in form
+    for state in ("Pending", "In Progress", "Retrying", "Succeeded", "Failed", "Canceled"):
+        assert f'<option value="{state}">' in form
+    assert "?ordering=name" in form  # DRF's own ordering links stay
+
+
+def test_browsable_api_filter_form_shows_the_filters_in_use_and_keeps_the_ordering(alice, states):
+    form = browsable_filter_form(
+        alice,
+        "?state=failed&state=Sending%20e-mails&active=false&name=rep&created_after=2026-01-01T00:00:00Z"
+        "&ordering=-name&page=1",
+    )
+
+    assert '<option value="Failed" selected>' in form
+    assert '<option value="Sending e-mails" selected>' in form  # a custom state in use is offered too
+    assert '<option value="false" selected>' in form
+    assert 'name="name" value="rep"' in form
+    assert 'name="created_after" value="2026-01-01T00:00:00Z"' in form
+    assert '<input type="hidden" name="ordering" value="-name">' in form
+    assert 'name="page"' not in form  # new filters start at the first page
+
+
 @pytest.mark.parametrize("value", ["true", "True", "1", "yes"])
 def test_active_true_keeps_unfinished_tasks_including_custom_states(alice, states, value):
     assert sorted(listed_names(alice, f"?active={value}")) == [
