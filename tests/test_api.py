@@ -774,6 +774,21 @@ def test_cancel_of_a_finished_task_answers_200_saying_nothing_changed(alice, use
     revoke.assert_not_called()
 
 
+def test_cancel_of_a_task_deleted_meanwhile_is_not_found(alice, user, revoke, mocker):
+    status = make_status(user, state="In Progress")
+    cancel = UserTaskStatus.cancel
+
+    def deleted_first(self, *args, **kwargs):
+        UserTaskStatus.objects.filter(pk=self.pk).delete()
+        return cancel(self, *args, **kwargs)
+
+    mocker.patch.object(UserTaskStatus, "cancel", deleted_first)
+
+    response = alice.post(f"{detail(status)}cancel/")
+
+    assert (response.status_code, response.json()) == (404, {"detail": "Not found."})
+
+
 def test_cancel_of_an_unfinished_task_says_it_was_canceled(alice, user, revoke):
     status = make_status(user, state="Pending")
 

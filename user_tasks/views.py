@@ -208,6 +208,8 @@ class StatusViewSet(
         changed = bool(instance.cancel())
         if changed:
             detail = _("The task was canceled.")
+        elif not instance.is_finished:
+            raise NotFound()  # deleted meanwhile
         else:
             state = {"state": instance.state_text}
             detail = _("The task had already finished (%(state)s): nothing was changed.") % state
