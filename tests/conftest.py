@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.signals import connection_created
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from tests.celery_app import app
@@ -138,6 +141,14 @@ def api():
 def revoke(mocker):
     """Revoking a Pending task would message Celery's workers; record the call instead."""
     return mocker.patch("user_tasks.models._revoke")
+
+
+@pytest.fixture
+def ticking_clock(mocker):
+    """``timezone.now()`` one millisecond later at every call: two calls never tell the same time."""
+    start = timezone.now()
+    ticks = itertools.count()
+    return mocker.patch("django.utils.timezone.now", side_effect=lambda: start + timedelta(milliseconds=next(ticks)))
 
 
 @pytest.fixture

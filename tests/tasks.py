@@ -96,6 +96,15 @@ def cancels_itself(self, user_id, user_task_name=None):
     return "not reached"
 
 
+@shared_task(base=UserTask, bind=True, throws=(LookupError,))
+def refuses(self, user_id, cancel=False, user_task_name=None):
+    """Declares an exception of its own as expected (Celery's ``throws``); raises it, or is canceled."""
+    if cancel:
+        self.status.cancel()
+        self.status.increment_completed_steps()
+    raise LookupError("No such course")
+
+
 @shared_task(base=UserTask, bind=True)
 def swallow_cancel(self, user_id, user_task_name=None):
     """Catches the cancellation and ends normally: its status must stay Canceled."""

@@ -254,6 +254,30 @@ def test_a_uuid_with_a_dot_is_not_found_in_the_apis_json(alice, method, path):
     assert list(response.json()) == ["detail"]
 
 
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", "/api/tasks/{status}/"),
+        ("delete", "/api/tasks/{status}/"),
+        ("post", "/api/tasks/{status}/cancel/"),
+        ("get", "/api/artifacts/{artifact}/"),
+        ("get", "/api/artifacts/{artifact}/download/"),
+        ("get", "/api/tasks/not-a-uuid/"),
+    ],
+)
+def test_not_found_says_not_found_as_the_rest_of_drf_does_without_naming_the_model(
+    api, other_user, user, media, method, path
+):
+    """Someone else's record, like a missing one, is "Not found.", not "No UserTaskStatus matches the given query."."""
+    status = make_status(other_user)
+    artifact = file_artifact(status)
+
+    response = getattr(api(user), method)(path.format(status=status.uuid, artifact=artifact.uuid))
+
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found."}
+
+
 # -- pagination ------------------------------------------------------------------------------
 
 
@@ -397,8 +421,62 @@ def test_state_filter_matches_custom_states(alice, states):
     assert listed_names(alice, "?state=Sending%20e-mails") == ["Sending e-mails"]
 
 
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("failed", "Failed"), ("CANCELED", "Canceled"), ("in progress", "In Progress"), ("in_progress", "In Progress")],
+)
+def test_state_filter_names_a_built_in_state_in_any_case(alice, states, value, expected):
+    """As written in the JSON, in any case, or as the constant's name (``IN_PROGRESS``)."""
+    assert listed_names(alice, f"?state={value}") == [expected]
+
+
+def test_state_filter_matches_custom_states_exactly(alice, states):
+    assert listed_names(alice, "?state=sending%20e-mails") == []
+
+
+def test_state_filter_keeps_a_custom_state_spelled_like_a_built_in_one(alice, user, states):
+    make_status(user, name="custom failed", state="failed")
+
+    assert sorted(listed_names(alice, "?state=failed")) == ["Failed", "custom failed"]
+
+
 def test_state_filter_with_an_unknown_state_finds_nothing(alice, states):
     assert listed_names(alice, "?state=Asleep") == []
+
+
+def browsable_filter_form(client, query=""):
+    """The filter form the browsable API shows in its "Filters" dialog."""
+    response = client.get(f"/api/tasks/{query}", headers={"Accept": "text/html"})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert 'id="filtersModal"' in page
+    return page[page.index('id="filtersModal"') :]
+
+
+def test_browsable_api_offers_every_filter_in_its_form(alice, states):
+    form = browsable_filter_form(alice)
+
+    for name in ("state", "active", "name", "created_after", "created_before"):
+        assert f'name="{name}"' in form
+    for state in ("Pending", "In Progress", "Retrying", "Succeeded", "Failed", "Canceled"):
+        assert f'<option value="{state}">' in form
+    assert "?ordering=name" in form  # DRF's own ordering links stay
+
+
+def test_browsable_api_filter_form_shows_the_filters_in_use_and_keeps_the_ordering(alice, states):
+    form = browsable_filter_form(
+        alice,
+        "?state=failed&state=Sending%20e-mails&active=false&name=rep&created_after=2026-01-01T00:00:00Z"
+        "&ordering=-name&page=1",
+    )
+
+    assert '<option value="Failed" selected>' in form
+    assert '<option value="Sending e-mails" selected>' in form  # a custom state in use is offered too
+    assert '<option value="false" selected>' in form
+    assert 'name="name" value="rep"' in form
+    assert 'name="created_after" value="2026-01-01T00:00:00Z"' in form
+    assert '<input type="hidden" name="ordering" value="-name">' in form
+    assert 'name="page"' not in form  # new filters start at the first page
 
 
 @pytest.mark.parametrize("value", ["true", "True", "1", "yes"])
@@ -680,15 +758,51 @@ def test_clear_reads_before_from_the_query_string_when_the_body_is_empty(alice, 
     assert not UserTaskStatus.objects.filter(pk=old.pk).exists()
 
 
-def test_cancel_of_a_finished_task_keeps_its_state(alice, user, revoke):
-    status = make_status(user, state="Succeeded")
+@pytest.mark.parametrize("final", ["Succeeded", "Failed", "Canceled"])
+def test_cancel_of_a_finished_task_answers_200_saying_nothing_changed(alice, user, revoke, final):
+    """200 with the status, as django-user-tasks 4.0 answered; the body says the state stays."""
+    status = make_status(user, state=final)
+    before = reload(status).modified
 
     response = alice.post(f"{detail(status)}cancel/")
 
     assert response.status_code == 200
-    assert response.json()["state"] == "Succeeded"
-    assert UserTaskStatus.objects.get(pk=status.pk).state == "Succeeded"
+    body = response.json()
+    assert (body["state"], body["changed"]) == (final, False)
+    assert body["detail"] == f"The task had already finished ({final}): nothing was changed."
+    assert (reload(status).state, reload(status).modified) == (final, before)
     revoke.assert_not_called()
+
+
+def test_cancel_of_a_task_deleted_meanwhile_is_not_found(alice, user, revoke, mocker):
+    status = make_status(user, state="In Progress")
+    cancel = UserTaskStatus.cancel
+
+    def deleted_first(self, *args, **kwargs):
+        UserTaskStatus.objects.filter(pk=self.pk).delete()
+        return cancel(self, *args, **kwargs)
+
+    mocker.patch.object(UserTaskStatus, "cancel", deleted_first)
+
+    response = alice.post(f"{detail(status)}cancel/")
+
+    assert (response.status_code, response.json()) == (404, {"detail": "Not found."})
+
+
+def test_cancel_of_an_unfinished_task_says_it_was_canceled(alice, user, revoke):
+    status = make_status(user, state="Pending")
+
+    body = alice.post(f"{detail(status)}cancel/").json()
+
+    assert (body["state"], body["changed"], body["detail"]) == ("Canceled", True, "The task was canceled.")
+
+
+def test_cancel_answers_the_modified_time_the_next_read_returns(alice, user, revoke, ticking_clock):
+    status = make_status(user, state="In Progress")
+
+    canceled = alice.post(f"{detail(status)}cancel/").json()
+
+    assert canceled["modified"] == alice.get(detail(status)).json()["modified"]
 
 
 def test_cancel_of_a_running_task_stops_it_at_its_next_progress_report(alice, user, revoke):
@@ -852,6 +966,33 @@ def test_etag_changes_when_an_older_artifact_is_deleted(alice, polled, where):
 
     assert etag_of(alice, path) != before
     assert alice.get(path, headers={"If-None-Match": before}).status_code == 200
+
+
+@pytest.mark.parametrize("where", ["list", "detail"])
+def test_each_representation_has_its_own_etag(alice, polled, where):
+    """The JSON's ETag sent with ``Accept: text/html`` must not make the browsable API answer 304."""
+    path = "/api/tasks/" if where == "list" else detail(polled)
+    as_json = etag_of(alice, path)
+
+    page = alice.get(path, headers={"Accept": "text/html", "If-None-Match": as_json})
+
+    assert page.status_code == 200
+    assert page["Content-Type"].startswith("text/html")
+    assert page["ETag"] != as_json
+    assert alice.get(path, headers={"Accept": "text/html", "If-None-Match": page["ETag"]}).status_code == 304
+    assert alice.get(path, headers={"If-None-Match": page["ETag"]}).status_code == 200
+
+
+@pytest.mark.parametrize("where", ["list", "detail"])
+@pytest.mark.parametrize("accept", ["application/json", "text/html"])
+def test_answers_and_304s_vary_with_accept(alice, polled, where, accept):
+    path = "/api/tasks/" if where == "list" else detail(polled)
+    answer = alice.get(path, headers={"Accept": accept})
+    unchanged = alice.get(path, headers={"Accept": accept, "If-None-Match": answer["ETag"]})
+
+    assert unchanged.status_code == 304
+    for response in (answer, unchanged):
+        assert "accept" in [value.strip().lower() for value in response["Vary"].split(",")]
 
 
 def test_list_etag_changes_when_a_status_is_deleted(alice, user, polled, revoke):

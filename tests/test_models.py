@@ -437,6 +437,31 @@ def test_succeed_of_a_canceled_task_keeps_it_canceled(user, stopped):
     assert stopped == []
 
 
+CHANGES = {
+    "start": lambda status: status.start(worker="w1"),
+    "increment_completed_steps": lambda status: status.increment_completed_steps(),
+    "increment_total_steps": lambda status: status.increment_total_steps(2),
+    "cancel": lambda status: status.cancel(),
+    "fail": lambda status: status.fail("Disk full"),
+    "retry": lambda status: status.retry(),
+    "set_name": lambda status: status.set_name("Renamed"),
+    "set_state": lambda status: status.set_state("Sending e-mails"),
+    "succeed": lambda status: status.succeed(),
+}
+
+
+@pytest.mark.parametrize("change", CHANGES.values(), ids=CHANGES.keys())
+def test_every_change_keeps_in_memory_the_modified_time_it_wrote(user, revoke, ticking_clock, change):
+    """An answer built from the changed copy (the REST API's cancel, say) shows what the next read returns."""
+    container, (status, _sibling) = make_family(user, steps=3)
+    status.start()
+
+    change(status)
+
+    assert status.modified == reload(status).modified
+    assert status.parent.modified == reload(container).modified
+
+
 def test_stop_signal_is_sent_once_per_task_however_often_it_is_finished(user, revoke, stopped):
     status = make_status(user)
     status.succeed()

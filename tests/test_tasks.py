@@ -151,6 +151,46 @@ def test_eager_task_is_recorded_and_succeeds_with_its_steps(celery_eager, user, 
     assert stopped == [(result.id, "Succeeded")]
 
 
+def test_a_tasks_end_keeps_in_memory_the_modified_time_it_wrote(celery_eager, user, ticking_clock):
+    """The end of a task without container is written by task id: the copy announced shows the time written."""
+    announced = []
+
+    def receiver(sender, status, **kwargs):
+        announced.append(status)
+
+    user_task_stopped.connect(receiver, weak=False)
+    try:
+        result = tasks.export.delay(user.pk, label="orders", steps=3)
+    finally:
+        user_task_stopped.disconnect(receiver)
+
+    assert [status.modified for status in announced] == [UserTaskStatus.objects.get(task_id=result.id).modified]
+
+
+def test_a_tracked_task_declares_a_cancel_as_expected():
+    """Celery then logs it at INFO in one line (see test_worker.py), not as an unexpected error."""
+    assert tasks.export.throws == (TaskCanceledException,)
+
+
+def test_a_tasks_own_expected_exceptions_are_kept_beside_the_cancel():
+    assert tasks.refuses.throws == (LookupError, TaskCanceledException)
+
+
+def test_a_class_declaring_throws_keeps_them_whatever_the_order_of_its_bases():
+    class MixinFirst(UserTaskMixin, Task):
+        throws = (KeyError,)
+
+    class TaskFirst(Task, UserTaskMixin):
+        pass
+
+    class Broader(UserTask):
+        throws = (RuntimeError,)  # TaskCanceledException's base: a cancel is expected already
+
+    assert MixinFirst.throws == (KeyError, TaskCanceledException)
+    assert TaskFirst.throws == (TaskCanceledException,)
+    assert Broader.throws == (RuntimeError,)
+
+
 def test_task_without_progress_calls_ends_with_all_steps_completed(celery_eager, user):
     result = tasks.silent.delay(user.pk)
 

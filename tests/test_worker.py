@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from celery import Celery, chain, chord, group
 from celery.contrib.testing.app import setup_default_app
@@ -214,6 +216,31 @@ def test_task_canceled_while_running_ends_canceled(celery_worker, user, stopped)
     status = UserTaskStatus.objects.get(task_id=result.id)
     assert status.state == "Canceled"
     assert stopped == [(result.id, "Canceled")]
+
+
+@pytest.mark.parametrize(
+    ("task", "kwargs", "exception"),
+    [
+        (tasks.cancels_itself, {}, TaskCanceledException),
+        (tasks.refuses, {"cancel": True}, TaskCanceledException),
+        (tasks.refuses, {}, LookupError),
+    ],
+    ids=["canceled", "canceled-with-throws-of-its-own", "throws-of-its-own"],
+)
+def test_a_cancel_is_logged_as_an_expected_end_in_one_info_line(celery_worker, user, caplog, task, kwargs, exception):
+    """Not ``ERROR … raised unexpected`` with a traceback; a task's own ``throws`` still count."""
+    with caplog.at_level(logging.INFO, logger="celery.app.trace"):
+        result = task.delay(user_id=user.pk, **kwargs)
+        with pytest.raises(exception):
+            result.get(timeout=10)
+        wait_for(lambda: any(record.name == "celery.app.trace" for record in caplog.records))
+
+    assert [record.getMessage() for record in caplog.records if record.levelno >= logging.WARNING] == []
+    logged = [record for record in caplog.records if record.name == "celery.app.trace"]
+    assert [(record.levelno, record.exc_info) for record in logged] == [(logging.INFO, None)]
+    message = logged[0].getMessage()
+    assert f"[{result.id}] raised expected: {exception.__name__}(" in message
+    assert "\n" not in message
 
 
 def test_task_whose_status_is_deleted_while_running_stops_as_canceled(celery_worker, user, stopped, caplog):

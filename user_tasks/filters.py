@@ -5,21 +5,29 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import timezone as dt_timezone
-from typing import Any
+from typing import Any, cast
 
+from django import forms
 from django.db.models import Q, QuerySet
+from django.template import loader
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from rest_framework.exceptions import ValidationError
 from rest_framework.filters import BaseFilterBackend, OrderingFilter
 from rest_framework.request import Request
 
-from .models import FINAL_STATES
+from .models import FINAL_STATES, State
 from .permissions import backends_decide
 
 #: A JSON Schema pattern for text without NUL characters, which the filters refuse.
 NO_NUL = "^[^\\x00]*$"
+
+#: The built-in states by their lower-cased value and constant name (``failed``, ``in_progress``).
+BUILT_IN_STATES = {
+    key: value for name, value in zip(State.names, State.values, strict=True) for key in (value.lower(), name.lower())
+}
 
 
 def visible(request: Any, queryset: QuerySet, backends: tuple[Any, ...]) -> QuerySet:
@@ -64,15 +72,49 @@ class ArtifactFilterBackend(StatusFilterBackend):
     owner_field = "status__user"
 
 
+class StatusQueryForm(forms.Form):
+    """The browsable API's form for ``StatusQueryFilter``'s parameters (rendered only: the filter checks them)."""
+
+    state = forms.MultipleChoiceField(
+        label=gettext_lazy("State"), required=False, widget=forms.SelectMultiple(attrs={"class": "form-control"})
+    )
+    active = forms.ChoiceField(
+        label=gettext_lazy("Tasks to show"),
+        required=False,
+        choices=[
+            ("", pgettext_lazy("tasks to show", "All")),
+            ("true", pgettext_lazy("tasks to show", "Active")),
+            ("false", pgettext_lazy("tasks to show", "Finished")),
+        ],
+        widget=forms.Select(attrs={"class": "form-control"}),
+    )
+    name = forms.CharField(
+        label=gettext_lazy("Name contains"), required=False, widget=forms.TextInput(attrs={"class": "form-control"})
+    )
+    created_after = forms.CharField(
+        label=gettext_lazy("Created at or after"),
+        required=False,
+        widget=forms.TextInput(attrs={"class": "form-control", "placeholder": "2026-01-31T12:00:00Z"}),
+    )
+    created_before = forms.CharField(
+        label=gettext_lazy("Created before"),
+        required=False,
+        widget=forms.TextInput(attrs={"class": "form-control", "placeholder": "2026-01-31T12:00:00Z"}),
+    )
+
+
 class StatusQueryFilter(BaseFilterBackend):
     """Narrows a status list by ``state``, ``active``, ``name``, ``created_after`` and ``created_before``."""
 
     #: Longest accepted value of any one parameter; longer ones are refused with a 400.
     max_length = 255
+    #: The browsable API's form of the parameters, and its template.
+    form_class = StatusQueryForm
+    template = "user_tasks/filters/status_query.html"
 
     def filter_queryset(self, request: Any, queryset: QuerySet, view: Any) -> QuerySet:
         params = request.query_params
-        states = [self.checked("state", value) for value in params.getlist("state")]
+        states = self.get_states([self.checked("state", value) for value in params.getlist("state")])
         if states:
             queryset = queryset.filter(state__in=states)
         if "active" in params:
@@ -85,6 +127,35 @@ class StatusQueryFilter(BaseFilterBackend):
         if "created_before" in params:
             queryset = queryset.filter(created__lt=self.parse("created_before", params["created_before"], _moment))
         return queryset
+
+    def to_html(self, request: Any, queryset: QuerySet, view: Any) -> str:
+        """The browsable API's form, showing the filters in use; other parameters but the page are kept."""
+        params = request.query_params
+        form = self.form_class(initial=self.get_form_initial(params))
+        in_use = {value for value in form.initial.get("state", []) if value not in State.values}
+        state = cast(forms.MultipleChoiceField, form.fields["state"])
+        state.choices = [*State.choices, *((value, value) for value in sorted(in_use))]
+        kept = [
+            (name, value)
+            for name, values in params.lists()
+            if name not in form.fields and name != getattr(view.paginator, "page_query_param", "page")
+            for value in values
+        ]
+        return loader.get_template(self.template).render({"form": form, "kept": kept}, request)
+
+    def get_form_initial(self, params: Any) -> dict[str, Any]:
+        """The form's values: the parameters as given, each state that names a built-in one shown as stored."""
+        initial: dict[str, Any] = {name: params[name] for name in self.form_class.base_fields if params.get(name)}
+        initial["state"] = [BUILT_IN_STATES.get(value.lower(), value) for value in params.getlist("state")]
+        return initial
+
+    def get_states(self, values: list[str]) -> set[str]:
+        """The states ``values`` ask for: each as given (custom states match exactly) and the built-in state it names.
+
+        A built-in state may be named in any case, by its value or its constant's name:
+        ``failed``, ``In progress``, ``IN_PROGRESS``.
+        """
+        return {*values, *(BUILT_IN_STATES[value.lower()] for value in values if value.lower() in BUILT_IN_STATES)}
 
     def checked(self, name: str, value: str) -> str:
         """``value`` if it is short enough and free of NUL characters, which PostgreSQL refuses in text."""
@@ -116,7 +187,8 @@ class StatusQueryFilter(BaseFilterBackend):
         return [
             parameter(
                 "state",
-                "Only these states (repeat for several).",
+                "Only these states (repeat for several). Built-in states in any case "
+                "(``failed``, ``in_progress``); custom states as stored.",
                 {"type": "array", "items": text},
                 style="form",
                 explode=True,

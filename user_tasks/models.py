@@ -14,6 +14,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from contextlib import nullcontext, suppress
+from datetime import datetime
 from typing import Any, ClassVar, cast
 
 from django.conf import settings as django_settings
@@ -67,11 +68,11 @@ class UserTaskStatusQuerySet(models.QuerySet["UserTaskStatus"]):
     def finished(self) -> UserTaskStatusQuerySet:
         return self.filter(state__in=FINAL_STATES)
 
-    def change(self, **values: Any) -> int:
-        """Update the rows and their ``modified`` time in one statement."""
-        return self.update(modified=timezone.now(), **values)
+    def change(self, *, modified: datetime | None = None, **values: Any) -> int:
+        """Update the rows and their ``modified`` time (now, unless given) in one statement."""
+        return self.update(modified=modified or timezone.now(), **values)
 
-    def mark_started(self, worker: str = "") -> int:
+    def mark_started(self, worker: str = "", *, modified: datetime | None = None) -> int:
         """Tasks that have not finished become In Progress on ``worker`` (a Celery worker's hostname).
 
         A task found started already was redelivered after its worker was lost: that
@@ -84,20 +85,23 @@ class UserTaskStatusQuerySet(models.QuerySet["UserTaskStatus"]):
             attempts=Case(When(state__in=waiting, then=F("attempts")), default=F("attempts") + 1),
             state=UserTaskStatus.IN_PROGRESS,
             worker=worker[:255],
+            modified=modified,
         )
 
-    def mark_succeeded(self) -> int:
+    def mark_succeeded(self, *, modified: datetime | None = None) -> int:
         """Unfinished rows succeed, their progress complete."""
-        return self.unfinished().change(state=UserTaskStatus.SUCCEEDED, completed_steps=F("total_steps"))
+        return self.unfinished().change(
+            state=UserTaskStatus.SUCCEEDED, completed_steps=F("total_steps"), modified=modified
+        )
 
-    def mark_failed(self) -> int:
-        return self.unfinished().change(state=UserTaskStatus.FAILED)
+    def mark_failed(self, *, modified: datetime | None = None) -> int:
+        return self.unfinished().change(state=UserTaskStatus.FAILED, modified=modified)
 
-    def mark_canceled(self) -> int:
-        return self.unfinished().change(state=UserTaskStatus.CANCELED)
+    def mark_canceled(self, *, modified: datetime | None = None) -> int:
+        return self.unfinished().change(state=UserTaskStatus.CANCELED, modified=modified)
 
-    def mark_retrying(self) -> int:
-        return self.unfinished().change(state=UserTaskStatus.RETRYING, attempts=F("attempts") + 1)
+    def mark_retrying(self, *, modified: datetime | None = None) -> int:
+        return self.unfinished().change(state=UserTaskStatus.RETRYING, attempts=F("attempts") + 1, modified=modified)
 
     def create_planned(self, rows: Sequence[Row], own: str) -> set[str]:
         """Insert the rows a send planned (containers first), skipping those recorded already.
@@ -392,7 +396,9 @@ class UserTaskStatus(TimeStamped):
         if self.is_container:
             applied = self._change(Q(state__in=(self.PENDING, self.RETRYING)), state=self.IN_PROGRESS)
         else:
-            applied = self._apply(self._row().mark_started(worker), state=self.IN_PROGRESS, worker=worker[:255])
+            now = timezone.now()
+            started = self._row().mark_started(worker, modified=now)
+            applied = self._apply(started, now, state=self.IN_PROGRESS, worker=worker[:255])
             if not applied:
                 self._raise_if_canceled()
         # A container already running (as loaded with this status) needs no UPDATE.
@@ -414,7 +420,10 @@ class UserTaskStatus(TimeStamped):
     @durable.change
     def _write_steps(self, steps: int) -> None:
         """Write ``steps`` of progress here and above (``increment_completed_steps()``'s write)."""
-        if not self._apply(statements.add_steps(self._alias(), self.pk, steps, container=self.is_container)):
+        now = timezone.now()
+        if not self._apply(
+            statements.add_steps(self._alias(), self.pk, steps, container=self.is_container, modified=now), now
+        ):
             self._raise_if_canceled()
             return
         # The task's own copy is current: only its own run reports its steps.
@@ -432,25 +441,28 @@ class UserTaskStatus(TimeStamped):
         self._add_to_containers("total_steps", steps)
 
     @durable.change
-    def cancel(self, *, revoke: bool = True) -> None:
+    def cancel(self, *, revoke: bool = True) -> bool:
         """Cancel the task: revoke it if it has not started, stop it at its next progress call if it has.
 
-        A container cancels its children. A finished task keeps its state.
+        A container cancels its children. A finished task keeps its state: ``False`` then
+        (and for a status deleted meanwhile), ``True`` if this call canceled it.
         ``revoke=False`` skips asking the workers, for a task they dropped already.
         """
         if revoke and not self.is_container and self.state in (self.PENDING, self.RETRYING):
             _revoke(self.task_id)
-        if not self._apply(self._row().mark_canceled(), state=self.CANCELED):
+        now = timezone.now()
+        if not self._apply(self._row().mark_canceled(modified=now), now, state=self.CANCELED):
             # Finished already: show the state it keeps. Deleted meanwhile: nothing left to cancel.
             with suppress(UserTaskStatus.DoesNotExist):
                 self.refresh_from_db(fields=["state", "modified"])
-            return
+            return False
         if self.is_container:
             for child in self.children.unfinished():
                 child.cancel(revoke=revoke)
         self.notify_stopped()
         if self.parent is not None:
             self.parent._child_finished()
+        return True
 
     @durable.change
     def fail(self, message: str) -> None:
@@ -458,7 +470,8 @@ class UserTaskStatus(TimeStamped):
         coalesce.write_held_quietly(self)
         # One transaction: no reader may see Failed without the message.
         with transaction.atomic(using=self._state.db):
-            if not self._apply(self._row().mark_failed(), state=self.FAILED):
+            now = timezone.now()
+            if not self._apply(self._row().mark_failed(modified=now), now, state=self.FAILED):
                 return
             UserTaskArtifact.objects.create(status=self, name="Error", text=message)
         if self.is_container:
@@ -471,7 +484,8 @@ class UserTaskStatus(TimeStamped):
     def retry(self) -> None:
         """Record a failed attempt that Celery will try again; containers are unaffected."""
         coalesce.write_held_quietly(self)
-        if self._apply(self._row().mark_retrying(), state=self.RETRYING):
+        now = timezone.now()
+        if self._apply(self._row().mark_retrying(modified=now), now, state=self.RETRYING):
             self.attempts += 1
 
     @durable.change
@@ -498,7 +512,8 @@ class UserTaskStatus(TimeStamped):
         """Mark the task Succeeded with all its steps done; a container succeeds once all its children have."""
         with coalesce.dropped(self):
             remaining = self._remaining_steps() if self.parent is not None else 0
-            if not self._apply(self._row().mark_succeeded(), state=self.SUCCEEDED):
+            now = timezone.now()
+            if not self._apply(self._row().mark_succeeded(modified=now), now, state=self.SUCCEEDED):
                 return
         self.completed_steps = self.total_steps
         self.notify_stopped()
@@ -568,7 +583,10 @@ class UserTaskStatus(TimeStamped):
         """
         for container in self._containers():
             if field == "completed_steps":
-                container._apply(statements.add_steps(container._alias(), container.pk, steps, container=True))
+                now = timezone.now()
+                container._apply(
+                    statements.add_steps(container._alias(), container.pk, steps, container=True, modified=now), now
+                )
             else:
                 container._change(Q(), **{field: F(field) + steps})
                 setattr(container, field, getattr(container, field) + steps)
@@ -602,7 +620,10 @@ class UserTaskStatus(TimeStamped):
         if self.task_class == GROUP:
             return
         for child in self.children.filter(state=self.PENDING, is_container=False):
-            if child._apply(child._row().filter(state=self.PENDING).mark_canceled(), state=self.CANCELED):
+            now = timezone.now()
+            if child._apply(
+                child._row().filter(state=self.PENDING).mark_canceled(modified=now), now, state=self.CANCELED
+            ):
                 child.notify_stopped()
 
     def _row(self) -> UserTaskStatusQuerySet:
@@ -612,18 +633,23 @@ class UserTaskStatus(TimeStamped):
         """The database this status is written to."""
         return self._state.db or router.db_for_write(type(self), instance=self)
 
-    def _apply(self, count: int, **values: Any) -> bool:
-        """Mirror in memory a change that ``count`` says applied to this row."""
+    def _apply(self, count: int, modified: datetime, **values: Any) -> bool:
+        """Mirror in memory a change that ``count`` says applied to this row, which it wrote as ``modified``.
+
+        The time kept is the one written, never a later one: a copy that answers a request
+        shows what the next read of the row returns.
+        """
         if count:
-            self.modified = timezone.now()
+            self.modified = modified
             for name, value in values.items():
                 setattr(self, name, value)
         return bool(count)
 
     def _change(self, condition: Q, **values: Any) -> bool:
         """Apply ``values`` to this row if ``condition`` holds there; mirror plain values in memory."""
-        count = self._row().filter(condition).change(**values)
-        return self._apply(count, **{k: v for k, v in values.items() if not hasattr(v, "resolve_expression")})
+        now = timezone.now()
+        count = self._row().filter(condition).change(modified=now, **values)
+        return self._apply(count, now, **{k: v for k, v in values.items() if not hasattr(v, "resolve_expression")})
 
     def _raise_if_canceled(self) -> None:
         """After a change that did not apply: find out why, and stop the task if it was canceled.

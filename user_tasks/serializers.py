@@ -88,6 +88,24 @@ class StatusSerializer(LinkingSerializer):
         read_only_fields = fields
 
 
+class CanceledSerializer(StatusSerializer):
+    """What ``POST tasks/{uuid}/cancel/`` answers: the status, and whether that request changed it.
+
+    The view adds the two fields to the data of the viewset's own serializer; this class
+    describes the answer in the schema.
+    """
+
+    changed = serializers.BooleanField(
+        read_only=True, help_text="True if this request canceled the task; false if it had already ended"
+    )
+    detail = serializers.CharField(read_only=True, help_text="What the request did, in the user's language")
+
+    class Meta:
+        model = UserTaskStatus
+        fields = (*StatusSerializer.Meta.fields, "changed", "detail")
+        read_only_fields = fields
+
+
 class ArtifactSerializer(LinkingSerializer):
     """An artifact; ``file`` links to the permission-checked download, ``url`` is the artifact's own link."""
 

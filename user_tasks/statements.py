@@ -20,6 +20,7 @@ import functools
 import logging
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django.db import DatabaseError, connections
@@ -48,19 +49,19 @@ def start(alias: str, task_id: str, worker: str) -> int:
     return _change(alias, "start", [worker[:255], task_id])
 
 
-def succeed(alias: str, task_id: str) -> int:
+def succeed(alias: str, task_id: str, *, modified: datetime | None = None) -> int:
     """``UserTaskStatusQuerySet.mark_succeeded()`` of the status of ``task_id``."""
-    return _change(alias, "succeed", [task_id])
+    return _change(alias, "succeed", [task_id], modified)
 
 
-def start_and_succeed(alias: str, task_id: str, worker: str) -> int:
+def start_and_succeed(alias: str, task_id: str, worker: str, *, modified: datetime | None = None) -> int:
     """``start()`` and ``succeed()`` in one statement, for a task whose start was held (``user_tasks.deferred``)."""
-    return _change(alias, "start_and_succeed", [worker[:255], task_id])
+    return _change(alias, "start_and_succeed", [worker[:255], task_id], modified)
 
 
-def add_steps(alias: str, pk: int, steps: int, *, container: bool) -> int:
+def add_steps(alias: str, pk: int, steps: int, *, container: bool, modified: datetime | None = None) -> int:
     """Progress on one row, never past its total: a task unless it was canceled, a container while unfinished."""
-    return _change(alias, "container_steps" if container else "task_steps", [steps, pk])
+    return _change(alias, "container_steps" if container else "task_steps", [steps, pk], modified)
 
 
 def read(alias: str, task_id: str) -> UserTaskStatus | None:
@@ -91,11 +92,12 @@ def insert(alias: str, values: list[Any], user_id: Any, parent: str | None) -> b
     return _execute(connections[alias], "insert_parented", [*values, parent, user_id]) == 1
 
 
-def _change(alias: str, name: str, params: list[Any]) -> int:
+def _change(alias: str, name: str, params: list[Any], modified: datetime | None = None) -> int:
+    """Run the ``UPDATE`` ``name``, writing ``modified`` (now, unless given: the caller keeps the time it gave)."""
     connection = connections[alias]
     _skip_health_check(connection)
-    modified = _field("modified").get_db_prep_save(timezone.now(), connection)
-    return _execute(connection, name, [modified, *params])
+    written = _field("modified").get_db_prep_save(modified or timezone.now(), connection)
+    return _execute(connection, name, [written, *params])
 
 
 def _skip_health_check(connection: Any) -> None:

@@ -111,13 +111,14 @@ class UserTaskMixin:
         return status
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
-        """Keep the hooks working when a class lists ``Task`` before this mixin among its bases.
+        """Declare a cancel expected, and keep the hooks working when a class lists ``Task`` before this mixin.
 
         django-user-tasks 4.0 let projects write ``class MyTask(Task, UserTaskMixin)``.
         Celery's ``Task`` methods do not call ``super()``, so in that order ours would
         never run; the class then gets wrappers that run our hook around them.
         """
         super().__init_subclass__(**kwargs)
+        _expect_cancellation(cls)
         mro = cls.__mro__
         if Task not in mro or mro.index(Task) > mro.index(UserTaskMixin):
             return
@@ -171,6 +172,7 @@ class UserTaskMixin:
             return
         # In no container: one UPDATE by task id, with the start if it is still held.
         task_id, status = request.id, getattr(request, "user_task_status", None)
+        now = timezone.now()
         with coalesce.dropped(status) if status is not None else nullcontext():
             start = deferred.claim(request)
             succeeded = durable.write(
@@ -178,14 +180,14 @@ class UserTaskMixin:
                 "succeed",
                 (),
                 {},
-                (lambda: statements.succeed(alias, task_id))
+                (lambda: statements.succeed(alias, task_id, modified=now))
                 if start is None
-                else (lambda: statements.start_and_succeed(alias, task_id, start.worker)),
+                else (lambda: statements.start_and_succeed(alias, task_id, start.worker, modified=now)),
             )
         if not succeeded:
             return
         if status is not None:
-            status._apply(succeeded, state=UserTaskStatus.SUCCEEDED, completed_steps=status.total_steps)
+            status._apply(succeeded, now, state=UserTaskStatus.SUCCEEDED, completed_steps=status.total_steps)
         if user_task_stopped.has_listeners(UserTaskStatus):
             self.status.notify_stopped()
 
@@ -312,6 +314,19 @@ def _start(task: UserTaskMixin, proceed: Any, task_id: str, args: Any, kwargs: A
     if proceed is not None:
         proceed(task_id, args, kwargs)
     task.user_task_started()
+
+
+def _expect_cancellation(cls: type) -> None:
+    """Add ``TaskCanceledException`` to the exceptions ``cls`` declares expected (Celery's ``throws``).
+
+    A cancel is a normal end: Celery logs an expected exception at INFO in one line, instead
+    of an ERROR "raised unexpected" with its traceback. The class's own ``throws`` (a class
+    attribute, or ``@app.task(throws=...)``) are kept, ours added after them.
+    """
+    declared = getattr(cls, "throws", ())
+    throws = tuple(declared) if isinstance(declared, (tuple, list)) else (declared,)
+    if not any(isinstance(expected, type) and issubclass(TaskCanceledException, expected) for expected in throws):
+        cls.throws = (*throws, TaskCanceledException)  # type: ignore[attr-defined]
 
 
 #: The ``Task`` methods the mixin hooks into, and the function doing its part.

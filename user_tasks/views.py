@@ -13,13 +13,16 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.db.models import Count, Max, Prefetch, QuerySet
-from django.http import FileResponse
+from django.http import FileResponse, Http404
+from django.utils.cache import patch_vary_headers
 from django.utils.module_loading import import_string
 from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -29,7 +32,14 @@ from .downloads import artifact_file_response
 from .filters import StatusQueryFilter, StrictOrderingFilter
 from .models import UserTaskArtifact, UserTaskStatus
 from .permissions import ArtifactPermission, DjangoObjectPermissionsIncludingView, StatusPermission
-from .serializers import ArtifactSerializer, ClearedSerializer, ClearSerializer, ErrorSerializer, StatusSerializer
+from .serializers import (
+    ArtifactSerializer,
+    CanceledSerializer,
+    ClearedSerializer,
+    ClearSerializer,
+    ErrorSerializer,
+    StatusSerializer,
+)
 
 __all__ = ["ArtifactViewSet", "DjangoObjectPermissionsIncludingView", "StatusViewSet"]
 
@@ -64,9 +74,16 @@ def _pagination_class() -> Any:
 
 
 class UserTaskViewMixin:
-    """What both viewsets share: the pagination named by the settings."""
+    """What both viewsets share: the pagination named by the settings, and 404s that name no model."""
 
     pagination_class = FromSettings(_pagination_class)
+
+    def get_object(self) -> Any:
+        """The record, or DRF's plain "Not found." rather than Django's "No UserTaskStatus matches the given query."."""
+        try:
+            return super().get_object()  # type: ignore[misc]
+        except Http404:
+            raise NotFound() from None
 
 
 #: What an ETag of statuses sums up: their number, their newest change, their artifacts'.
@@ -79,8 +96,18 @@ SUMMARY = {
 
 
 def _etag(request: Request, summary: dict[str, Any]) -> str:
-    """A tag for what this caller, in this language, would see at this URL."""
-    parts = (request.get_full_path(), request.user.pk, get_language(), *(summary[key] for key in SUMMARY))
+    """A tag for what this caller, in this language, would see at this URL, in the representation negotiated.
+
+    The JSON and the browsable API's page of the same data are different representations:
+    each has its own tag, so a tag of one never brings a 304 to a request for the other.
+    """
+    parts = (
+        request.get_full_path(),
+        request.user.pk,
+        get_language(),
+        request.accepted_media_type,
+        *(summary[key] for key in SUMMARY),
+    )
     return '"' + hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:32] + '"'
 
 
@@ -88,7 +115,7 @@ def _not_modified(request: Request, etag: str) -> Response | None:
     """A 304 if ``If-None-Match`` names ``etag`` (compared weakly, as RFC 9110 asks) or is ``*``."""
     wanted = [value.strip().removeprefix("W/") for value in request.headers.get("If-None-Match", "").split(",")]
     if etag in wanted or "*" in wanted:
-        return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
+        return _with_etag(Response(status=status.HTTP_304_NOT_MODIFIED), etag)
     return None
 
 
@@ -160,16 +187,33 @@ class StatusViewSet(
         etag = _etag(request, {"count": 1, "newest": instance.modified, **artifacts})
         return _not_modified(request, etag) or _with_etag(Response(self.get_serializer(instance).data), etag)
 
-    @extend_schema(summary="Cancel a task", request=None, responses={200: StatusSerializer, **ERRORS})
+    @extend_schema(
+        summary="Cancel a task",
+        description=(
+            "Revokes the task if it has not started, stops it at its next progress report if it has. "
+            "Answers 200 with the status, as django-user-tasks 4.0 does, even for a task that had already "
+            "ended: its state is then unchanged, ``changed`` is false and ``detail`` says so."
+        ),
+        request=None,
+        responses={200: CanceledSerializer, **ERRORS},
+    )
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Revoke the task if it has not started, stop it at its next progress report if it has.
 
-        Answers 200 with the status, as django-user-tasks 4.0 does.
+        Answers 200 with the status, as django-user-tasks 4.0 does, finished or not: clients
+        written for 4.0 read a 2xx as done. ``changed`` and ``detail`` tell the two apart.
         """
         instance = self.get_object()
-        instance.cancel()
-        return Response(self.get_serializer(instance).data)
+        changed = bool(instance.cancel())
+        if changed:
+            detail = _("The task was canceled.")
+        elif not instance.is_finished:
+            raise NotFound()  # deleted meanwhile
+        else:
+            state = {"state": instance.state_text}
+            detail = _("The task had already finished (%(state)s): nothing was changed.") % state
+        return Response({**self.get_serializer(instance).data, "changed": changed, "detail": detail})
 
     @extend_schema(
         summary="Delete your finished tasks", request=ClearSerializer, responses={200: ClearedSerializer, **LIST_ERRORS}
@@ -232,5 +276,7 @@ class ArtifactViewSet(UserTaskViewMixin, viewsets.ReadOnlyModelViewSet):
 
 
 def _with_etag(response: Response, etag: str) -> Response:
+    """``response`` with its tag, which depends on the ``Accept`` header (even with a single renderer)."""
     response["ETag"] = etag
+    patch_vary_headers(response, ["Accept"])
     return response
