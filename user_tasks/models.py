@@ -6,7 +6,6 @@ applied, so concurrent workers never lose an update and never read-modify-write.
 
 from __future__ import annotations
 
-import functools
 import logging
 import math
 import os
@@ -218,24 +217,14 @@ def _insert_status(alias: str, row: Row) -> bool:
         row.name[:255],
         row.total_steps,
     )
-    fields = _inserted_fields()
+    fields = [statements.field(name) for name in statements.INSERTED]
     prepared = [field.get_db_prep_save(value, connection) for field, value in zip(fields, values, strict=True)]
-    user_pk = _user_pk()
+    user_pk = statements.user_key()
     try:
         user_id = user_pk.get_db_prep_value(user_pk.to_python(row.user_id), connection)
     except (TypeError, ValueError, ValidationError):
         raise TypeError(f"user_id={row.user_id!r} is not a valid user id") from None
     return statements.insert(alias, prepared, user_id, row.parent)
-
-
-@functools.cache
-def _inserted_fields() -> list[models.Field]:
-    return [cast(models.Field, UserTaskStatus._meta.get_field(name)) for name in statements.INSERTED]
-
-
-@functools.cache
-def _user_pk() -> models.Field:
-    return UserTaskStatus._meta.get_field("user").related_model._meta.pk  # type: ignore[union-attr]
 
 
 def _public_id() -> models.UUIDField:

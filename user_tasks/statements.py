@@ -96,7 +96,7 @@ def _change(alias: str, name: str, params: list[Any], modified: datetime | None 
     """Run the ``UPDATE`` ``name``, writing ``modified`` (now, unless given: the caller keeps the time it gave)."""
     connection = connections[alias]
     _skip_health_check(connection)
-    written = _field("modified").get_db_prep_save(modified or timezone.now(), connection)
+    written = field("modified").get_db_prep_save(modified or timezone.now(), connection)
     return _execute(connection, name, [written, *params])
 
 
@@ -234,15 +234,17 @@ def _fields() -> list[Any]:
 
 
 @functools.cache
-def _field(name: str) -> Any:
+def field(name: str) -> Any:
+    """The status field ``name`` (looked up once)."""
     from .models import UserTaskStatus
 
     return UserTaskStatus._meta.get_field(name)
 
 
 @functools.cache
-def _user_key() -> Any:
-    return _field("user").related_model._meta.pk
+def user_key() -> Any:
+    """The primary key field of the user model, which a status's ``user`` holds."""
+    return field("user").related_model._meta.pk
 
 
 @functools.cache
@@ -267,9 +269,9 @@ def _select(connection: Any) -> Statement:
 
     quote = connection.ops.quote_name
     columns = ", ".join(quote(field.column) for field in _fields())
-    task_id = quote(_field("task_id").column)
+    task_id = quote(field("task_id").column)
     return Statement(
-        f"SELECT {columns} FROM {quote(UserTaskStatus._meta.db_table)} WHERE {task_id} = %s", (_field("task_id"),)
+        f"SELECT {columns} FROM {quote(UserTaskStatus._meta.db_table)} WHERE {task_id} = %s", (field("task_id"),)
     )
 
 
@@ -278,19 +280,19 @@ def _insert(connection: Any, *, parented: bool) -> Statement:
 
     meta, ops = UserTaskStatus._meta, connection.ops
     quote = ops.quote_name
-    user_key = _user_key()
-    user_table, user_pk = quote(user_key.model._meta.db_table), quote(user_key.column)
-    names = [quote(_field(name).column) for name in (*INSERTED, *_STARTING)]
+    user = user_key()
+    user_table, user_pk = quote(user.model._meta.db_table), quote(user.column)
+    names = [quote(field(name).column) for name in (*INSERTED, *_STARTING)]
     placeholders = ["%s"] * len(INSERTED) + list(_STARTING.values())
-    parameters = [_field(name) for name in INSERTED]
+    parameters = [field(name) for name in INSERTED]
     if parented:
-        names.append(quote(_field("parent").column))
-        table, task_id = quote(meta.db_table), quote(_field("task_id").column)
+        names.append(quote(field("parent").column))
+        table, task_id = quote(meta.db_table), quote(field("task_id").column)
         placeholders.append(f"(SELECT {quote(meta.pk.column)} FROM {table} WHERE {task_id} = %s)")
-        parameters.append(_field("task_id"))
-    names.append(quote(_field("user").column))
+        parameters.append(field("task_id"))
+    names.append(quote(field("user").column))
     placeholders.append(user_pk)
-    parameters.append(user_key)
+    parameters.append(user)
     sql = (
         f"{ops.insert_statement(on_conflict=OnConflict.IGNORE)} {quote(meta.db_table)} ({', '.join(names)}) "
         f"SELECT {', '.join(placeholders)} FROM {user_table} WHERE {user_pk} = %s "
@@ -310,8 +312,8 @@ def _update(connection: Any, name: str) -> Statement:
 
     vendor, quote = connection.vendor, connection.ops.quote_name
 
-    def column(field: str) -> str:
-        return quote(_field(field).column)
+    def column(name: str) -> str:
+        return quote(field(name).column)
 
     table = quote(UserTaskStatus._meta.db_table)
     state, steps, total = column("state"), column("completed_steps"), column("total_steps")
@@ -342,5 +344,5 @@ def _update(connection: Any, name: str) -> Statement:
     (assignments, assigned), (condition, compared) = sets[name], where[name]
     return Statement(
         f"UPDATE {table} SET {column('modified')} = %s, {assignments} WHERE {condition}",
-        tuple(_field(field) for field in ("modified", *assigned, *compared)),
+        tuple(field(name) for name in ("modified", *assigned, *compared)),
     )
