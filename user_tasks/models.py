@@ -30,6 +30,7 @@ from django.utils.translation import gettext_lazy as _
 from . import coalesce, durable, statements
 from .announce import announce
 from .canvas import GROUP, Row
+from .django_tasks import is_django_task
 from .exceptions import TaskCanceledException
 from .storage import artifact_storage, intended_name
 
@@ -437,7 +438,13 @@ class UserTaskStatus(TimeStamped):
         (and for a status deleted meanwhile), ``True`` if this call canceled it.
         ``revoke=False`` skips asking the workers, for a task they dropped already.
         """
-        if revoke and not self.is_container and self.state in (self.PENDING, self.RETRYING):
+        # A django.tasks task has no Celery message: its worker refuses to start it once canceled.
+        if (
+            revoke
+            and not self.is_container
+            and self.state in (self.PENDING, self.RETRYING)
+            and not is_django_task(self.task_class)
+        ):
             _revoke(self.task_id)
         now = timezone.now()
         if not self._apply(self._row().mark_canceled(modified=now), now, state=self.CANCELED):

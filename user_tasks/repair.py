@@ -61,6 +61,7 @@ from django.utils.translation import gettext
 from . import broker, durable, evidence, journal
 from .canvas import CHAIN, CHORD
 from .conf import settings
+from .django_tasks import is_django_task
 from .models import FINAL_STATES, UserTaskStatus
 
 LOGGER = logging.getLogger(__name__)
@@ -124,7 +125,7 @@ class Decision:
     task_id: str
     state: str  # the state the repair found
     outcome: str  # LEFT, SUCCEEDED, FAILED, CANCELED or RETRYING
-    evidence: Evidence
+    evidence: Evidence | Any  # or what a django.tasks backend said (``user_tasks.django_tasks.repair``)
 
 
 @dataclass
@@ -170,6 +171,13 @@ def repair_lost_tasks(
         # Changes this machine's workers could not write come first: they may end the suspects.
         durable.replay()
     candidates = list(suspects(grace))
+    theirs = [status for status in candidates if is_django_task(status.task_class)]
+    if theirs:
+        # No Celery worker or broker knows them: their django.tasks backend is asked instead.
+        from .django_tasks.repair import repair_statuses
+
+        repair_statuses(repair, theirs, dry_run=dry_run)
+        candidates = [status for status in candidates if status not in theirs]
     if candidates:
         waiting = awaiting_their_turn(candidates)
         candidates = [status for status in candidates if status.pk not in waiting]
@@ -220,7 +228,7 @@ def repair_lost_tasks(
     return repair
 
 
-def _record(repair: Repair, status: UserTaskStatus, outcome: str, found: Evidence, dry_run: bool) -> None:
+def _record(repair: Repair, status: UserTaskStatus, outcome: str, found: Evidence | Any, dry_run: bool) -> None:
     """Note the decision in ``repair`` and in the log."""
     repair.decisions.append(Decision(status.task_id, status.state, outcome, found))
     if outcome != LEFT:
