@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 
 class UserTasksConfig(AppConfig):
-    """Connects the Celery (and, on Django 6, django.tasks) receivers and registers the system checks when Django starts."""
+    """Connects the Celery receivers (and django.tasks ones, on Django 6) and registers the system checks."""
 
     name = "user_tasks"
     verbose_name = _("User tasks")

@@ -22,7 +22,7 @@ def create_status(sender: type, task_result: Any, **kwargs: Any) -> None:
 
 @receiver(task_started, dispatch_uid="user_tasks.django_tasks.started")
 def start_status(sender: type, task_result: Any, **kwargs: Any) -> None:
-    """A backend starts the task: In Progress, or ``TaskCanceledException`` for a canceled one, which keeps it from running."""
+    """A backend starts the task: In Progress, or ``TaskCanceledException`` if canceled, which keeps it from running."""
     tracking.started(task_result, inline=issubclass(sender, ImmediateBackend))
 
 

@@ -22,6 +22,7 @@ from django.db import router, transaction
 from django.tasks import Task, TaskContext, TaskResult, TaskResultStatus, task
 from django.tasks.backends.immediate import ImmediateBackend
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from .. import announce, canvas, coalesce, durable, statements, user_task_stopped
 from ..exceptions import TaskCanceledException
@@ -279,7 +280,7 @@ def error_text(task_result: TaskResult) -> str:
     That line is the exception's own (``ValueError: bad input``), without the code around it.
     """
     if not task_result.errors:
-        return str(TaskResultStatus.FAILED.label)
+        return gettext("The task failed.")
     error = task_result.errors[-1]
     lines = [line for line in error.traceback.strip().splitlines() if line.strip()]
     last = lines[-1] if lines else error.exception_class_path
