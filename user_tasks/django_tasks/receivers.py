@@ -21,9 +21,11 @@ def create_status(sender: type, task_result: Any, **kwargs: Any) -> None:
 
 
 @receiver(task_started, dispatch_uid="user_tasks.django_tasks.started")
-def start_status(sender: type, task_result: Any, **kwargs: Any) -> None:
+def start_status(sender: Any, task_result: Any, **kwargs: Any) -> None:
     """A backend starts the task: In Progress, or ``TaskCanceledException`` if canceled, which keeps it from running."""
-    tracking.started(task_result, inline=issubclass(sender, ImmediateBackend))
+    # django-tasks-db's worker sends the backend itself, not its class as Django's backends do.
+    backend = sender if isinstance(sender, type) else type(sender)
+    tracking.started(task_result, inline=issubclass(backend, ImmediateBackend))
 
 
 @receiver(task_finished, dispatch_uid="user_tasks.django_tasks.finished")
