@@ -16,7 +16,7 @@ RELEASE_STAMP := $(VENV)/.installed-release
 BENCH_STAMP := $(VENV)/.installed-bench
 
 .DEFAULT_GOAL := help
-.PHONY: help venv browser test test-integration test-integration-mariadb bench bench-real demo quality docs messages messages-check dist check-install release-check tox tox-ends clean
+.PHONY: help venv browser test test-integration test-integration-mariadb test-django-tasks bench bench-real demo quality docs messages messages-check dist check-install release-check tox tox-ends clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-25s %s\n", $$1, $$2}'
@@ -88,6 +88,25 @@ test-integration-mariadb: venv $(INTEGRATION_STAMP) ## Run the suite on MariaDB 
 	scripts/services.sh start mariadb redis
 	$(VENV_PYTHON) -m pytest --ds=tests.settings_mariadb --ignore=tests/browser $(PYTEST_ARGS)
 
+# Django 6's django.tasks needs Python 3.12+: its own virtualenv, from pyenv's newest 3.12/3.13 when
+# pyenv is there (python3.13 or python3.12 on PATH otherwise), with django-tasks-db for db_worker.
+DJANGO_TASKS_VENV := .venv-django-tasks
+DJANGO_TASKS_PYTHON ?= $(shell for v in 3.13 3.12; do \
+	p=$$(command -v pyenv >/dev/null 2>&1 && ls -d "$$(pyenv root)"/versions/$$v.*/bin/python$$v 2>/dev/null | tail -1); \
+	[ -n "$$p" ] || p=$$(command -v python$$v); [ -n "$$p" ] && { echo "$$p"; break; }; done)
+DJANGO_TASKS_STAMP := $(DJANGO_TASKS_VENV)/.installed
+$(DJANGO_TASKS_STAMP): requirements/django-tasks.txt requirements/test-tools.txt $(PACKAGING)
+	@[ -n "$(DJANGO_TASKS_PYTHON)" ] || { echo "make test-django-tasks needs Python 3.12 or 3.13 (pyenv or PATH)"; exit 1; }
+	[ -x $(DJANGO_TASKS_VENV)/bin/python ] || $(DJANGO_TASKS_PYTHON) -m venv $(DJANGO_TASKS_VENV)
+	$(DJANGO_TASKS_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements/django-tasks.txt -e .
+	@touch $@
+
+# django.tasks tracked on Django 6: the Immediate backend, and django-tasks-db's db_worker processes on PostgreSQL.
+test-django-tasks: $(DJANGO_TASKS_STAMP) ## Run the django.tasks tests on Django 6 (own virtualenv) and PostgreSQL
+	scripts/services.sh start postgresql
+	$(DJANGO_TASKS_VENV)/bin/python -m pytest -p no:cacheprovider --ds=tests.settings_django_tasks \
+		tests/django_tasks tests/test_django_tasks_gate.py $(PYTEST_ARGS)
+
 DEMO_ADDRPORT ?= 127.0.0.1:8000
 bench: venv ## Run the benchmarks on SQLite with in-process workers (quick; prints figures)
 	$(VENV_PYTHON) -m benchmarks
@@ -137,6 +156,6 @@ tox-ends: $(RELEASE_STAMP) ## Run tox's py310-oldest and py313-django61 environm
 	PATH="$(PYENV_PATH)$$PATH" $(VENV)/bin/tox -p 2 --skip-missing-interpreters false -e py310-oldest,py313-django61
 
 clean: ## Remove the virtualenv, demo data and build and test leftovers
-	rm -rf $(VENV) var build dist *.egg-info .tox docs/_build htmlcov .coverage coverage.xml \
+	rm -rf $(VENV) $(DJANGO_TASKS_VENV) var build dist *.egg-info .tox docs/_build htmlcov .coverage coverage.xml \
 		.pytest_cache .mypy_cache .ruff_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 
-NAMES = ("queries", "throughput", "rest", "purge")
+NAMES = ("queries", "throughput", "rest", "purge", "django_tasks")
 
 
 def main() -> None:
