@@ -177,7 +177,8 @@ def repair_lost_tasks(
         from .django_tasks.repair import repair_statuses
 
         repair_statuses(repair, theirs, dry_run=dry_run)
-        candidates = [status for status in candidates if status not in theirs]
+        taken = {status.pk for status in theirs}
+        candidates = [status for status in candidates if status.pk not in taken]
     if candidates:
         waiting = awaiting_their_turn(candidates)
         candidates = [status for status in candidates if status.pk not in waiting]
