@@ -262,7 +262,12 @@ def test_upgrade_to_rerun_and_messages_keeps_every_row_and_adds_what_they_need(a
     user = old.get_model("auth", "User").objects.create(username="before-0010")
     Status = old.get_model("user_tasks", "UserTaskStatus")  # noqa: N806 - a model class
     failed = Status.objects.create(
-        user_id=user.pk, task_id="old-1", task_class="reports.tasks.export", name="Export", state="Failed", total_steps=4
+        user_id=user.pk,
+        task_id="old-1",
+        task_class="reports.tasks.export",
+        name="Export",
+        state="Failed",
+        total_steps=4,
     )
     old.get_model("user_tasks", "UserTaskArtifact").objects.create(status_id=failed.pk, name="Error", text="Boom")
     before = snapshot(old)

@@ -185,7 +185,7 @@ def _inside(containers: Any, lookup: str = "") -> Q:
 
 
 def _delete_statuses(alias: str, ids: list[int]) -> int:
-    """Delete the statuses ``ids``, those inside them and all their artifacts, in a few bulk statements."""
+    """Delete the statuses ``ids``, those inside them and all their artifacts and messages, in a few bulk statements."""
     statuses = UserTaskStatus.objects.using(alias)
     levels = [list(ids)]
     # Level by level down the parent index (canvases nest three deep at most); usually one query.
@@ -199,6 +199,9 @@ def _delete_statuses(alias: str, ids: list[int]) -> int:
     for artifact in artifacts.exclude(file="").exclude(file__isnull=True).only("pk", "file"):
         remove_artifact_file(UserTaskArtifact, artifact, using=alias)
     artifacts._raw_delete(alias)
+    UserTaskMessage.objects.using(alias).filter(status_id__in=every)._raw_delete(alias)
+    # Reruns of these statuses outlive them, as the ``SET_NULL`` of ``rerun_of`` says.
+    statuses.filter(rerun_of_id__in=every).exclude(pk__in=every).update(rerun_of=None)
     # The deepest level first: MySQL and MariaDB check the parent foreign key at each row
     # deleted, not at the end of the statement, so a container may not go before its members.
     return sum(statuses.filter(pk__in=level)._raw_delete(alias) for level in reversed(levels))
@@ -336,8 +339,9 @@ class UserTaskStatus(TimeStamped):
         help_text=_("The task this one runs again, if it was started by “Run again”"),
     )
     # The call's arguments as Celery's JSON, kept at send time for tasks that opt in
-    # (``rerunnable = True``); ``None`` for the others, whose send writes nothing more.
-    arguments = models.TextField(
+    # (``rerunnable = True``); ``None`` for the others, whose send writes nothing more. ``None``,
+    # not '', tells "nothing kept" apart from anything a serializer writes.
+    arguments = models.TextField(  # noqa: DJ001
         null=True,
         blank=True,
         default=None,

@@ -9,7 +9,7 @@ the new call's arguments.
 from __future__ import annotations
 
 import contextvars
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from celery.utils import uuid as new_task_id
 from django.utils.translation import gettext
@@ -24,10 +24,12 @@ if TYPE_CHECKING:
     from .tasks import UserTaskMixin
 
 #: The task id being sent by :func:`rerun`, with the primary key of the status it repeats.
-_repeating: contextvars.ContextVar[tuple[str, int] | None] = contextvars.ContextVar("user_tasks_repeating", default=None)
+_repeating: contextvars.ContextVar[tuple[str, int] | None] = contextvars.ContextVar(
+    "user_tasks_repeating", default=None
+)
 
 
-class RerunRefused(Exception):
+class RerunRefused(Exception):  # noqa: N818 - a refusal, not an error of the code
     """Why a status cannot be run again, in its user's language.
 
     ``conflict`` says the status's state is the reason (it may change), rather than the
@@ -101,7 +103,9 @@ def check(status: UserTaskStatus) -> UserTaskMixin:
             conflict=True,
         )
     if status.arguments is None:
-        raise RerunRefused(gettext("The arguments of this task were not kept when it was started: it cannot be run again."))
+        raise RerunRefused(
+            gettext("The arguments of this task were not kept when it was started: it cannot be run again.")
+        )
     return task
 
 
@@ -112,7 +116,7 @@ def rerun(status: UserTaskStatus) -> UserTaskStatus:
     that cannot be reached) are raised as from ``apply_async``.
     """
     task = check(status)
-    call = loads(status.arguments)
+    call = loads(cast(str, status.arguments))  # checked above
     task_id = new_task_id()
     token = _repeating.set((task_id, status.pk))
     try:

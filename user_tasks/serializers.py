@@ -119,7 +119,7 @@ class StatusSerializer(LinkingSerializer):
         """The newest messages (one query) for a single status; ``None`` for a status in a list."""
         if self.parent is not None:
             return None
-        return MessageSerializer(status.recent_messages(), many=True).data  # type: ignore[return-value]
+        return MessageSerializer(status.recent_messages(), many=True).data
 
 
 class CanceledSerializer(StatusSerializer):
