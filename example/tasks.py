@@ -1,4 +1,4 @@
-"""The demo's tracked tasks: an export with a file, a failing import (which may be run again), a chord and a long newsletter."""
+"""The demo's tracked tasks: an export with a file, a failing import that may run again, a chord, a newsletter."""
 
 from __future__ import annotations
 
