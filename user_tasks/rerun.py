@@ -30,16 +30,11 @@ _repeating: contextvars.ContextVar[tuple[str, int] | None] = contextvars.Context
 
 
 class RerunRefused(Exception):  # noqa: N818 - a refusal, not an error of the code
-    """Why a status cannot be run again, in its user's language.
+    """Why a status cannot be run again, in its user's language."""
 
-    ``conflict`` says the status's state is the reason (it may change), rather than the
-    kind of task it is.
-    """
-
-    def __init__(self, message: str, *, conflict: bool = False) -> None:
+    def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
-        self.conflict = conflict
 
 
 def arguments_to_keep(task: UserTaskMixin, call: Call, in_canvas: bool) -> str | None:
@@ -91,16 +86,13 @@ def check(status: UserTaskStatus) -> UserTaskMixin:
             gettext("This task is part of a group, chain or chord, whose tasks run together: it cannot be run alone.")
         )
     if not status.is_finished:
-        raise RerunRefused(
-            gettext("This task has not finished yet: it can be run again once it has ended."), conflict=True
-        )
+        raise RerunRefused(gettext("This task has not finished yet: it can be run again once it has ended."))
     task = tracked_task(status.task_class)
     if task is None or not getattr(task, "rerunnable", False):
         raise RerunRefused(gettext("This kind of task cannot be run again."))
     if status.state == UserTaskStatus.SUCCEEDED and not getattr(task, "rerunnable_after_success", False):
         raise RerunRefused(
             gettext("This task succeeded: this kind of task can only be run again after it failed or was canceled."),
-            conflict=True,
         )
     if status.arguments is None:
         raise RerunRefused(

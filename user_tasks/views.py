@@ -229,21 +229,21 @@ class StatusViewSet(
             "201 with the new status, whose ``rerun_of`` links to this one. Only tasks whose class sets "
             "``rerunnable = True`` keep their arguments; a task may be run again once it Failed or was "
             "Canceled (after it Succeeded too if its class sets ``rerunnable_after_success = True``). "
-            "Answers 409 for a task whose state does not allow it yet (still running, say) and 400 for a "
-            "task that cannot be run again at all, with ``detail`` saying why."
+            "Answers 409, with ``detail`` saying why, for a task that cannot be run again: still running, "
+            "of a kind that does not allow it, part of a group, chain or chord, and so on."
         ),
         request=None,
-        responses={201: StatusSerializer, 400: ErrorSerializer, 409: ErrorSerializer, **ERRORS},
+        responses={201: StatusSerializer, 409: ErrorSerializer, **ERRORS},
     )
     @action(detail=True, methods=["post"])
     def rerun(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        """Send the task again; 201 with the new status, or 400 / 409 saying why it cannot be."""
+        """Send the task again; 201 with the new status, or 409 saying why it cannot be."""
         instance = self.get_object()
         try:
             repeated = run_again(instance)
         except RerunRefused as refusal:
-            code = status.HTTP_409_CONFLICT if refusal.conflict else status.HTTP_400_BAD_REQUEST
-            return Response({"detail": refusal.message}, status=code)
+            # The request is well formed: what it asks conflicts with the task (its kind or its state).
+            return Response({"detail": refusal.message}, status=status.HTTP_409_CONFLICT)
         return Response(self.get_serializer(repeated).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
