@@ -1,4 +1,4 @@
-"""The demo's tracked tasks: an export with a file, a failing import, a chord and a long newsletter."""
+"""The demo's tracked tasks: an export with a file, a failing import that may run again, a chord, a newsletter."""
 
 from __future__ import annotations
 
@@ -49,13 +49,15 @@ def export(self: StepsTask, user_id: int, what: str = "orders", steps: int = 10,
     return csv.file.name if csv is not None else export_filename(what)
 
 
-@shared_task(base=StepsTask, bind=True, label="Import contacts")
+@shared_task(base=StepsTask, bind=True, label="Import contacts", rerunnable=True)
 def import_contacts(self: StepsTask, user_id: int, steps: int = 4, seconds: float = 0.5) -> None:
-    """Import contacts and fail on a bad line: the user reads the message, not a traceback."""
+    """Import contacts and fail on a bad line: the user reads the message, not a traceback, and may run it again."""
     for line in range(1, steps + 1):
         time.sleep(seconds)
         if line == 3:
+            self.status.post_message(f"Line {line} has no e-mail address.", level="error")
             raise ValueError(f"Line {line} of contacts.csv has no e-mail address; nothing after it was imported.")
+        self.status.post_message(f"Imported line {line}.")
         self.status.increment_completed_steps()
 
 

@@ -154,3 +154,39 @@ def naps(self, user_id, seconds=1.0, user_task_name=None):
     """Works ``seconds`` without a word to its status: only the worker's deferred start shows it running."""
     time.sleep(seconds)
     return seconds
+
+
+class RerunnableTask(StepsTask):
+    """Keeps its arguments, so a failed or canceled call can be run again."""
+
+    rerunnable = True
+
+
+class RerunnableAlwaysTask(RerunnableTask):
+    """May be run again after a success too."""
+
+    rerunnable_after_success = True
+
+
+@shared_task(base=RerunnableTask, bind=True)
+def import_rows(self, user_id, label="rows", fail=False, user_task_name=None):
+    """Posts a message per level, then fails when asked to."""
+    self.status.post_message(f"Read {label}")
+    self.status.post_message("Row 3 is empty", level="warning")
+    if fail:
+        self.status.post_message("Row 7 is invalid", level="error")
+        raise ValueError("Row 7 is invalid")
+    return label
+
+
+@shared_task(base=RerunnableAlwaysTask, bind=True)
+def refresh_cache(self, user_id, label="cache", user_task_name=None):
+    return label
+
+
+@shared_task(base=UserTask, bind=True)
+def chatty(self, user_id, count=3, user_task_name=None):
+    """Posts ``count`` numbered messages."""
+    for number in range(1, count + 1):
+        self.status.post_message(f"Message {number}")
+    return count

@@ -235,7 +235,7 @@ def test_artifacts_show_read_only_on_their_status_page_with_text_escaped(admin_c
     (artifact,) = status.artifacts.exclude(file="")
     assert f'<a href="/api/artifacts/{artifact.uuid}/download/">report.csv</a>' in content
     assert artifact.file.url not in content
-    (inline,) = response.context["inline_admin_formsets"]
+    inline, _messages = response.context["inline_admin_formsets"]  # artifacts first, then messages
     assert inline.formset.total_form_count() == 3
     assert not inline.has_add_permission
     assert not inline.has_change_permission

@@ -466,6 +466,7 @@ def test_session_authenticated_cancel_with_csrf_token_succeeds(session, revoke, 
 RULED = [
     "user_tasks.view_usertaskstatus",
     "user_tasks.cancel_usertaskstatus",
+    "user_tasks.rerun_usertaskstatus",
     "user_tasks.change_usertaskstatus",
     "user_tasks.delete_usertaskstatus",
     "user_tasks.view_usertaskartifact",

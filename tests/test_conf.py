@@ -25,6 +25,8 @@ DEFAULTS = {
     "USER_TASKS_PAGINATION_CLASS": "user_tasks.pagination.UserTaskPagination",
     "USER_TASKS_PURGE_BATCH_SIZE": 1000,
     "USER_TASKS_BASE_TEMPLATE": "user_tasks/pages/layout.html",
+    "USER_TASKS_RERUN_MAX_ARGUMENTS_SIZE": 65536,
+    "USER_TASKS_MAX_MESSAGES": 50,
     "USER_TASKS_REPAIR_GRACE": timedelta(minutes=10),
     "USER_TASKS_REPAIR_TIMEOUT": 2.0,
     "USER_TASKS_JOURNAL_DIR": None,

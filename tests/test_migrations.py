@@ -141,8 +141,9 @@ def test_a_4_0_database_upgrades_with_every_row_intact(tmp_path):
 
     assert "Applying user_tasks.0006" in output
     after = {table: rows(database, table) for table in TABLES}
-    # 0008 adds the worker column, empty on the rows it finds.
+    # 0008 adds the worker column, empty on the rows it finds; 0010 the link and arguments of "run again", unset.
     assert {row.pop("worker") for row in after[TABLES[0]]} == {""}
+    assert {(row.pop("rerun_of_id"), row.pop("arguments")) for row in after[TABLES[0]]} == {(None, None)}
     assert after == before
 
 
@@ -231,8 +232,9 @@ def test_upgrade_from_0005_keeps_every_row_on_the_test_database(at_0005):
     from user_tasks.models import UserTaskStatus
 
     after = snapshot(apps)
-    # 0008 adds the worker column, empty on the rows it finds.
+    # 0008 adds the worker column, empty on the rows it finds; 0010 the link and arguments of "run again", unset.
     assert [row.pop("worker") for row in after["UserTaskStatus"]] == ["", ""]
+    assert [(row.pop("rerun_of_id"), row.pop("arguments")) for row in after["UserTaskStatus"]] == [(None, None)] * 2
     assert after == before
     status = UserTaskStatus.objects.get(task_id="task-1")
     assert str(status.artifacts.get(name="Output")) == "<UserTaskArtifact: (Output) user_tasks/2025/03/04/report.csv>"
@@ -242,3 +244,51 @@ def test_upgrade_from_0005_keeps_every_row_on_the_test_database(at_0005):
     status.refresh_from_db()
     assert (status.completed_steps, status.total_steps) == (1_032_766, 3_000_032_767)
     assert (chain.completed_steps, chain.total_steps) == (1_032_767, 3_000_032_767)
+
+
+@pytest.fixture
+def at_0009(transactional_db):
+    """The test database migrated back to before "run again" and messages; forward again afterwards."""
+    executor = MigrationExecutor(connection)
+    target = [("user_tasks", "0009_field_labels")]
+    executor.migrate(target)
+    yield executor.loader.project_state(target).apps
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+
+def test_upgrade_to_rerun_and_messages_keeps_every_row_and_adds_what_they_need(at_0009):
+    old = at_0009
+    user = old.get_model("auth", "User").objects.create(username="before-0010")
+    Status = old.get_model("user_tasks", "UserTaskStatus")  # noqa: N806 - a model class
+    failed = Status.objects.create(
+        user_id=user.pk,
+        task_id="old-1",
+        task_class="reports.tasks.export",
+        name="Export",
+        state="Failed",
+        total_steps=4,
+    )
+    old.get_model("user_tasks", "UserTaskArtifact").objects.create(status_id=failed.pk, name="Error", text="Boom")
+    before = snapshot(old)
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes("user_tasks"))
+
+    from django.apps import apps
+    from django.contrib.auth.models import Permission
+
+    from user_tasks.models import UserTaskStatus
+
+    after = snapshot(apps)
+    assert [(row.pop("rerun_of_id"), row.pop("arguments")) for row in after["UserTaskStatus"]] == [(None, None)]
+    assert after == before
+    status = UserTaskStatus.objects.get(task_id="old-1")
+    # Kept no arguments: it says so rather than running again with none.
+    assert status.arguments is None
+    status.post_message("Still here", level="warning")
+    assert [(m.level, m.text) for m in status.recent_messages()] == [("warning", "Still here")]
+    call_command("migrate", verbosity=0)  # creates the permissions, as a deploy does
+    assert Permission.objects.filter(codename="rerun_usertaskstatus", content_type__app_label="user_tasks").exists()
+    status.delete()
+    assert not apps.get_model("user_tasks", "UserTaskMessage").objects.exists()

@@ -60,6 +60,7 @@ def test_every_endpoint_is_described(schema):
         ("get", "/api/tasks/{uuid}/"),
         ("delete", "/api/tasks/{uuid}/"),
         ("post", "/api/tasks/{uuid}/cancel/"),
+        ("post", "/api/tasks/{uuid}/rerun/"),
         ("post", "/api/tasks/clear/"),
         ("get", "/api/artifacts/"),
         ("get", "/api/artifacts/{uuid}/"),

@@ -20,7 +20,8 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from .models import State, UserTaskArtifact, UserTaskStatus, UserTaskStatusQuerySet
+from .models import State, UserTaskArtifact, UserTaskMessage, UserTaskStatus, UserTaskStatusQuerySet
+from .rerun import RerunRefused, rerun
 
 
 class StateFilter(admin.SimpleListFilter):
@@ -90,6 +91,26 @@ class ArtifactInline(admin.TabularInline):
         return False
 
 
+class MessageInline(admin.TabularInline):
+    """A status's messages from its task, oldest first, read-only: the task posts them."""
+
+    model = UserTaskMessage
+    fields = readonly_fields = ("created", "level_display", "text")
+    ordering = ("id",)
+    extra = 0
+    can_delete = False
+
+    @admin.display(description=_("level"))
+    def level_display(self, message: UserTaskMessage) -> str:
+        return message.level_text
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(UserTaskStatus)
 class UserTaskStatusAdmin(admin.ModelAdmin):
     """Statuses, newest first, with owner, state and progress; cancel or delete them, rename them, nothing else.
@@ -105,8 +126,8 @@ class UserTaskStatusAdmin(admin.ModelAdmin):
     # Ids are pasted whole: exact matches only (``=`` compares text, so any input is safe).
     search_fields = ("=uuid", "=task_id", "name")
     ordering = ("-created",)
-    actions = ("cancel_selected",)
-    inlines = (ArtifactInline,)
+    actions = ("cancel_selected", "rerun_selected")
+    inlines = (ArtifactInline, MessageInline)
     fields = (
         "name",
         "user",
@@ -121,6 +142,7 @@ class UserTaskStatusAdmin(admin.ModelAdmin):
         "task_class",
         "parent",
         "is_container",
+        "rerun_of",
         "created",
         "modified",
     )
@@ -165,6 +187,11 @@ class UserTaskStatusAdmin(admin.ModelAdmin):
         codename = get_permission_codename("cancel", self.opts)
         return request.user.has_perm(f"{self.opts.app_label}.{codename}")
 
+    def has_rerun_permission(self, request: HttpRequest) -> bool:
+        """Whether the user holds ``user_tasks.rerun_usertaskstatus``, which the run again action needs."""
+        codename = get_permission_codename("rerun", self.opts)
+        return request.user.has_perm(f"{self.opts.app_label}.{codename}")
+
     def save_model(self, request: HttpRequest, obj: UserTaskStatus, form: Form, change: bool) -> None:
         """Write the name alone: a full save would put back the state and steps it read over a worker's newer ones."""
         if "name" in form.changed_data:
@@ -200,6 +227,25 @@ class UserTaskStatusAdmin(admin.ModelAdmin):
                 )
                 % {"count": skipped},
                 messages.INFO,
+            )
+
+    @admin.action(description=_("Run selected tasks again"), permissions=["rerun"])
+    def rerun_selected(self, request: HttpRequest, queryset: QuerySet[UserTaskStatus]) -> None:
+        """Send each selected task again; those that cannot be are reported with the reason."""
+        started = 0
+        for status in queryset.order_by("created", "id"):
+            try:
+                rerun(status)
+            except RerunRefused as refusal:
+                self.message_user(request, f"{status.name}: {refusal.message}", messages.WARNING)
+            else:
+                started += 1
+        if started:
+            self.message_user(
+                request,
+                ngettext("%(count)d task was started again.", "%(count)d tasks were started again.", started)
+                % {"count": started},
+                messages.SUCCESS,
             )
 
 

@@ -150,6 +150,24 @@ class LazySettings:
         return getattr(django_settings, "USER_TASKS_PREPARED_STATEMENTS", True)
 
     @property
+    def USER_TASKS_RERUN_MAX_ARGUMENTS_SIZE(self) -> int:  # noqa: N802
+        """The most bytes a call's arguments may take, as JSON, to be kept for "Run again".
+
+        Only tasks with ``rerunnable = True`` keep theirs; sending one whose arguments are
+        larger raises ``user_tasks.exceptions.ArgumentsTooLarge`` and sends nothing.
+        Default: 65536 (64 KiB).
+        """
+        return getattr(django_settings, "USER_TASKS_RERUN_MAX_ARGUMENTS_SIZE", 65536)
+
+    @property
+    def USER_TASKS_MAX_MESSAGES(self) -> int:  # noqa: N802
+        """How many messages from a task (``status.post_message()``) are kept and shown: the newest.
+
+        Default: 50.
+        """
+        return max(1, getattr(django_settings, "USER_TASKS_MAX_MESSAGES", 50))
+
+    @property
     def USER_TASKS_BASE_TEMPLATE(self) -> str:  # noqa: N802
         """The template the status pages extend; it must define the blocks ``title`` and ``content``.
 

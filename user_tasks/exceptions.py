@@ -1,4 +1,4 @@
-"""Exceptions raised to task code."""
+"""Exceptions raised to task code and to the code that sends tasks."""
 
 
 class TaskCanceledException(RuntimeError):
@@ -6,4 +6,12 @@ class TaskCanceledException(RuntimeError):
 
     Progress updates, ``set_state`` and ``start`` raise it so that the task stops at
     its next convenient point; catch it only to clean up, then let it propagate.
+    """
+
+
+class ArgumentsTooLarge(ValueError):
+    """Raised when a call of a ``rerunnable`` task is sent with arguments too large to keep.
+
+    Nothing is sent. Raise ``USER_TASKS_RERUN_MAX_ARGUMENTS_SIZE``, or pass a reference
+    (a primary key, a file name) instead of the data itself.
     """

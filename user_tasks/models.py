@@ -31,6 +31,7 @@ from . import coalesce, durable, statements
 from .announce import announce
 from .canvas import GROUP, Row
 from .django_tasks import is_django_task
+from .conf import settings
 from .exceptions import TaskCanceledException
 from .storage import artifact_storage, intended_name
 
@@ -185,7 +186,7 @@ def _inside(containers: Any, lookup: str = "") -> Q:
 
 
 def _delete_statuses(alias: str, ids: list[int]) -> int:
-    """Delete the statuses ``ids``, those inside them and all their artifacts, in a few bulk statements."""
+    """Delete the statuses ``ids``, those inside them and all their artifacts and messages, in a few bulk statements."""
     statuses = UserTaskStatus.objects.using(alias)
     levels = [list(ids)]
     # Level by level down the parent index (canvases nest three deep at most); usually one query.
@@ -199,6 +200,9 @@ def _delete_statuses(alias: str, ids: list[int]) -> int:
     for artifact in artifacts.exclude(file="").exclude(file__isnull=True).only("pk", "file"):
         remove_artifact_file(UserTaskArtifact, artifact, using=alias)
     artifacts._raw_delete(alias)
+    UserTaskMessage.objects.using(alias).filter(status_id__in=every)._raw_delete(alias)
+    # Reruns of these statuses outlive them, as the ``SET_NULL`` of ``rerun_of`` says.
+    statuses.filter(rerun_of_id__in=every).exclude(pk__in=every).update(rerun_of=None)
     # The deepest level first: MySQL and MariaDB check the parent foreign key at each row
     # deleted, not at the end of the statement, so a container may not go before its members.
     return sum(statuses.filter(pk__in=level)._raw_delete(alias) for level in reversed(levels))
@@ -324,6 +328,28 @@ class UserTaskStatus(TimeStamped):
         verbose_name=_("worker"),
         help_text=_("Hostname of the Celery worker that last started the task"),
     )
+    # The status this one runs again (see ``user_tasks.rerun``); kept when that one is deleted.
+    rerun_of = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        default=None,
+        related_name="reruns",
+        verbose_name=_("run again from"),
+        help_text=_("The task this one runs again, if it was started by “Run again”"),
+    )
+    # The call's arguments as Celery's JSON, kept at send time for tasks that opt in
+    # (``rerunnable = True``); ``None`` for the others, whose send writes nothing more. ``None``,
+    # not '', tells "nothing kept" apart from anything a serializer writes.
+    arguments = models.TextField(  # noqa: DJ001
+        null=True,
+        blank=True,
+        default=None,
+        editable=False,
+        verbose_name=_("arguments"),
+        help_text=_("The arguments of the call, kept so that it can be run again"),
+    )
 
     objects = UserTaskStatusQuerySet.as_manager()
 
@@ -331,7 +357,10 @@ class UserTaskStatus(TimeStamped):
         verbose_name = _("user task status")
         verbose_name_plural = _("user task statuses")
         # Django adds view/change/delete; cancelling is ours to grant.
-        permissions = [("cancel_usertaskstatus", _("Can cancel user task status"))]
+        permissions = [
+            ("cancel_usertaskstatus", _("Can cancel user task status")),
+            ("rerun_usertaskstatus", _("Can run user task status again")),
+        ]
         indexes = [
             models.Index(fields=["user", "-created"], name="user_tasks_owner_newest_idx"),
             models.Index(fields=["state", "modified"], name="user_tasks_state_modified_idx"),
@@ -517,6 +546,34 @@ class UserTaskStatus(TimeStamped):
             if remaining > 0:
                 self._add_to_containers("completed_steps", remaining)
             self.parent._child_finished()
+
+    def post_message(self, text: str, level: str = "info") -> UserTaskMessage | None:
+        """Tell the task's user something while it runs ("Imported 200 rows"), at ``level`` info, warning or error.
+
+        One ``INSERT``. Only the newest ``USER_TASKS_MAX_MESSAGES`` are shown; each time a run
+        has posted that many more, the older ones are deleted. ``None`` while the database is
+        away: the message waits in the worker's journal, like progress.
+        """
+        if level not in MessageLevel.values:
+            raise ValueError(f"level must be one of {', '.join(MessageLevel.values)}, not {level!r}")
+        if not isinstance(text, str) or not text:
+            raise ValueError(f"text must be a non-empty string, not {text!r}")
+        return self.record_message(text[:MESSAGE_LENGTH], level)
+
+    @durable.change
+    def record_message(self, text: str, level: str) -> UserTaskMessage:
+        """The row of a message (``post_message()``'s write), and the trim of older ones every so often."""
+        message = UserTaskMessage.objects.create(status=self, text=text, level=level)
+        posted = self.__dict__["_user_tasks_messages_posted"] = self.__dict__.get("_user_tasks_messages_posted", 0) + 1
+        kept = settings.USER_TASKS_MAX_MESSAGES
+        if posted % kept == 0:
+            UserTaskMessage.objects.filter(status=self).older_than_newest(kept).delete()
+        return message
+
+    def recent_messages(self) -> list[UserTaskMessage]:
+        """The newest ``USER_TASKS_MAX_MESSAGES`` messages, oldest first: what the pages and the API show."""
+        newest = UserTaskMessage.objects.filter(status=self).order_by("-id")[: settings.USER_TASKS_MAX_MESSAGES]
+        return list(reversed(newest))
 
     def add_artifact(
         self, name: str = "Output", *, text: str = "", url: str = "", file: File | None = None
@@ -717,6 +774,56 @@ class UserTaskArtifact(TimeStamped):
     def filename(self) -> str:
         """The name its file downloads as: the task's, even where the storage made it unique; '' without a file."""
         return intended_name(self.file.name) if self.file.name else ""
+
+
+class MessageLevel(models.TextChoices):
+    """How a message from a task reads to its user."""
+
+    INFO = "info", _("Information")
+    """News of the work: "Imported 200 rows"."""
+    WARNING = "warning", _("Warning")
+    """Something the user may want to check; the task carries on."""
+    ERROR = "error", _("Error")
+    """Something went wrong with part of the work; the task may still carry on."""
+
+
+#: The longest message kept, in characters; a longer one is cut.
+MESSAGE_LENGTH = 1000
+
+
+class UserTaskMessageQuerySet(models.QuerySet["UserTaskMessage"]):
+    """Queries of messages."""
+
+    def older_than_newest(self, kept: int) -> UserTaskMessageQuerySet:
+        """These messages but the ``kept`` newest (by id, the order they were posted in)."""
+        # A bound read first: MySQL and MariaDB take no LIMIT in a subquery of IN.
+        cutoff = self.order_by("-id").values_list("id", flat=True)[kept - 1 : kept].first()
+        return self.none() if cutoff is None else self.filter(id__lt=cutoff)
+
+
+class UserTaskMessage(models.Model):
+    """A short message from a running task to its user, in the order posted; deleted with its status."""
+
+    status = models.ForeignKey(
+        UserTaskStatus, on_delete=models.CASCADE, related_name="messages", verbose_name=_("user task status")
+    )
+    level = models.CharField(max_length=16, default=MessageLevel.INFO, verbose_name=_("level"))
+    text = models.CharField(max_length=MESSAGE_LENGTH, verbose_name=_("text"))
+    created = models.DateTimeField(default=timezone.now, editable=False, verbose_name=_("created"))
+
+    objects = UserTaskMessageQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("user task message")
+        verbose_name_plural = _("user task messages")
+
+    def __str__(self) -> str:
+        return f"<UserTaskMessage: ({self.level}) {self.text}>"
+
+    @property
+    def level_text(self) -> str:
+        """The level in the current user's language."""
+        return str(dict(MessageLevel.choices).get(self.level, self.level))
 
 
 @receiver(post_delete, sender=UserTaskArtifact, dispatch_uid="user_tasks.remove_artifact_file")

@@ -73,7 +73,7 @@ def backends_grant(user: Any, permission: str, obj: Any) -> bool:
 
 
 def may(user: Any, action: str, status: UserTaskStatus) -> bool:
-    """Whether ``user`` may ``action`` (view, cancel, change, delete) the status ``status``."""
+    """Whether ``user`` may ``action`` (view, cancel, rerun, change, delete) the status ``status``."""
     permission = f"user_tasks.{action}_usertaskstatus"
     if backends_decide():
         return backends_grant(user, permission, status)
@@ -109,6 +109,12 @@ class DjangoObjectPermissionsIncludingView(DjangoObjectPermissions):
     }
 
 
+class RerunObjectPermissions(DjangoObjectPermissionsIncludingView):
+    """As ``DjangoObjectPermissionsIncludingView``, but a POST (run again) asks ``rerun_*``."""
+
+    perms_map = {**DjangoObjectPermissionsIncludingView.perms_map, "POST": ["%(app_label)s.rerun_%(model_name)s"]}
+
+
 class UserTaskPermission(BasePermission):
     """Authenticated users only; then the project's backends decide, or :attr:`object_rule` does."""
 
@@ -118,12 +124,16 @@ class UserTaskPermission(BasePermission):
     def has_permission(self, request: Any, view: Any) -> bool:
         if not (request.user and request.user.is_authenticated):
             return False
-        return not backends_decide() or self.backends_permission().has_permission(request, view)
+        return not backends_decide() or self.get_backends_permission(view).has_permission(request, view)
 
     def has_object_permission(self, request: Any, view: Any, obj: Any) -> bool:
         if backends_decide():
-            return self.backends_permission().has_object_permission(request, view, obj)
+            return self.get_backends_permission(view).has_object_permission(request, view, obj)
         return self.object_rule(request, view, obj)
+
+    def get_backends_permission(self, view: Any) -> BasePermission:
+        """The permission that decides for ``view`` once the backends do."""
+        return self.backends_permission()
 
     def object_rule(self, request: Any, view: Any, obj: Any) -> bool:
         raise NotImplementedError
@@ -133,10 +143,23 @@ class StatusPermission(UserTaskPermission):
     """Each action on a status needs the matching right on it."""
 
     #: The right each view action needs; actions not listed need only "view".
-    actions = {"destroy": "delete", "cancel": "cancel", "update": "change", "partial_update": "change"}
+    actions = {
+        "destroy": "delete",
+        "cancel": "cancel",
+        "rerun": "rerun",
+        "update": "change",
+        "partial_update": "change",
+    }
+    #: What decides a run again once the backends do: ``rerun_usertaskstatus``, not ``cancel_``.
+    rerun_backends_permission = RerunObjectPermissions
 
     def get_required_action(self, view: Any) -> str:
         return self.actions.get(getattr(view, "action", None) or "", "view")
+
+    def get_backends_permission(self, view: Any) -> BasePermission:
+        if getattr(view, "action", None) == "rerun":
+            return self.rerun_backends_permission()
+        return super().get_backends_permission(view)
 
     def object_rule(self, request: Any, view: Any, obj: UserTaskStatus) -> bool:
         return may(request.user, self.get_required_action(view), obj)

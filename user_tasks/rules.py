@@ -3,7 +3,7 @@
 Not needed for the REST API or the pages, whose owners need nothing granted. Call
 :func:`add_rules` (in an ``AppConfig.ready``) with django-rules' ``ObjectPermissionBackend``
 installed to let ``user.has_perm(...)`` answer 4.0's way across the project: owners and
-superusers may view, cancel and delete a status and view its artifacts; only superusers
+superusers may view, cancel, run again and delete a status and view its artifacts; only superusers
 change a status or change and delete an artifact. Registering them makes the project's
 backends decide in the REST API too (``user_tasks.permissions``). Importing this module
 needs the ``rules`` package.
@@ -35,7 +35,7 @@ ARTIFACT_PERMISSION = is_artifact_creator | rules.is_superuser
 
 def add_rules() -> None:
     """Register the rules; calling it again replaces them (4.0 raised ``KeyError`` instead)."""
-    for action in ("view", "cancel", "delete"):
+    for action in ("view", "cancel", "rerun", "delete"):
         rules.set_perm(f"user_tasks.{action}_usertaskstatus", STATUS_PERMISSION)
     rules.set_perm("user_tasks.change_usertaskstatus", rules.is_superuser)
     rules.set_perm("user_tasks.view_usertaskartifact", ARTIFACT_PERMISSION)

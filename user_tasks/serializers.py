@@ -11,12 +11,13 @@ from collections.abc import Callable
 from typing import Any
 
 from django.urls import NoReverseMatch
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.relations import Hyperlink
 from rest_framework.reverse import reverse
 from rest_framework.utils import html
 
-from .models import UserTaskArtifact, UserTaskStatus
+from .models import UserTaskArtifact, UserTaskMessage, UserTaskStatus
 
 
 class PathWithoutRequest:
@@ -52,6 +53,17 @@ class LinkingSerializer(serializers.HyperlinkedModelSerializer):
     serializer_url_field = IdentityLink
 
 
+class MessageSerializer(serializers.ModelSerializer):
+    """A message from a task to its user."""
+
+    level_text = serializers.CharField(read_only=True, help_text="The level in the user's language")
+
+    class Meta:
+        model = UserTaskMessage
+        fields = ("level", "level_text", "text", "created")
+        read_only_fields = fields
+
+
 class StatusSerializer(LinkingSerializer):
     """A status as its owner sees it, with a percent ``progress`` ready for a progress bar."""
 
@@ -65,6 +77,19 @@ class StatusSerializer(LinkingSerializer):
         view_name="usertaskstatus-detail",
         lookup_field="uuid",
         help_text="The container (group, chain or chord) this task is part of; null for a task started alone",
+    )
+    rerun_of = RelatedLink(
+        read_only=True,
+        allow_null=True,
+        view_name="usertaskstatus-detail",
+        lookup_field="uuid",
+        help_text="The task this one runs again (``rerun``); null for a task started otherwise",
+    )
+    messages = serializers.SerializerMethodField(
+        help_text=(
+            "The task's newest messages to its user, oldest first, on a task's own URL; "
+            "null in lists, which stay one query whatever the page size"
+        )
     )
 
     class Meta:
@@ -84,8 +109,17 @@ class StatusSerializer(LinkingSerializer):
             "artifacts",
             "parent",
             "is_container",
+            "rerun_of",
+            "messages",
         )
         read_only_fields = fields
+
+    @extend_schema_field(MessageSerializer(many=True, allow_null=True))
+    def get_messages(self, status: UserTaskStatus) -> list[dict[str, Any]] | None:
+        """The newest messages (one query) for a single status; ``None`` for a status in a list."""
+        if self.parent is not None:
+            return None
+        return MessageSerializer(status.recent_messages(), many=True).data
 
 
 class CanceledSerializer(StatusSerializer):

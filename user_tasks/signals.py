@@ -24,6 +24,7 @@ from django.db import DatabaseError
 from django.utils.translation import gettext
 
 from . import announce, canvas, coalesce, deferred, durable, user_task_stopped
+from .exceptions import ArgumentsTooLarge
 from .models import UserTaskStatus
 from .tasks import UserTaskMixin, record_call, refuse, tracked_task
 
@@ -67,9 +68,9 @@ def create_user_task(
         return
     try:
         parent = record_call(task, call)
-    except (TypeError, DatabaseError) as error:
-        # No valid user_id, or the status could not be written (a deadlock, say): a task that
-        # would run untracked is not sent, and the caller gets the error.
+    except (TypeError, ArgumentsTooLarge, DatabaseError) as error:
+        # No valid user_id, arguments too large to keep, or the status could not be written (a
+        # deadlock, say): a task that would run untracked is not sent, and the caller gets the error.
         refuse(error)
         return
     if headers is not None:

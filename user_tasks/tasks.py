@@ -17,7 +17,7 @@ from django.db import router
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from . import announce, canvas, coalesce, deferred, durable, statements, user_task_stopped
+from . import announce, canvas, coalesce, deferred, durable, rerun, statements, user_task_stopped
 from .conf import settings
 from .exceptions import TaskCanceledException
 from .models import UserTaskStatus, UserTaskStatusQuerySet
@@ -57,6 +57,13 @@ class UserTaskMixin:
 
     request: Any
     name: str
+
+    #: Whether a Failed or Canceled call may be run again ("Run again"): its arguments are then
+    #: kept when it is sent, up to ``USER_TASKS_RERUN_MAX_ARGUMENTS_SIZE``. Off by default, as
+    #: arguments can be sensitive or large.
+    rerunnable: bool = False
+    #: Whether a rerunnable call may be run again after it succeeded too.
+    rerunnable_after_success: bool = False
 
     @classmethod
     def generate_name(cls, arguments_dict: dict[str, Any]) -> str:
@@ -387,7 +394,9 @@ def record_call(task: UserTaskMixin, call: canvas.Call) -> str | None:
     """Create the status rows for the first send of ``call``; return its container's task id."""
     own = task.describe_call(call.args, call.kwargs)
     plan = canvas.plan(call, own, describe)
-    UserTaskStatus.objects.create_planned(plan.rows, own=call.task_id)
+    kept = rerun.arguments_to_keep(task, call, in_canvas=plan.parent is not None)
+    if call.task_id in UserTaskStatus.objects.create_planned(plan.rows, own=call.task_id):
+        rerun.remember(call.task_id, kept)
     for signature, parent in plan.stamps:
         canvas.stamp(signature, parent)
     return plan.parent

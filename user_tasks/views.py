@@ -32,6 +32,8 @@ from .downloads import artifact_file_response
 from .filters import StatusQueryFilter, StrictOrderingFilter
 from .models import UserTaskArtifact, UserTaskStatus
 from .permissions import ArtifactPermission, DjangoObjectPermissionsIncludingView, StatusPermission
+from .rerun import RerunRefused
+from .rerun import rerun as run_again
 from .serializers import (
     ArtifactSerializer,
     CanceledSerializer,
@@ -161,11 +163,13 @@ class StatusViewSet(
     ordering = ["-created", "-id"]
 
     def get_queryset(self) -> QuerySet:
-        queryset = super().get_queryset().select_related("parent")
+        queryset = super().get_queryset().select_related("parent", "rerun_of")
         if self.action == "retrieve":
             # The ETag's figures come with the row, so a 304 costs this one query.
             return queryset.annotate(
-                artifact_count=SUMMARY["artifact_count"], newest_artifact=SUMMARY["newest_artifact"]
+                artifact_count=SUMMARY["artifact_count"],
+                newest_artifact=SUMMARY["newest_artifact"],
+                newest_message=Max("messages__id"),
             )
         artifacts = Prefetch("artifacts", queryset=UserTaskArtifact.objects.only("uuid", "status_id"))
         # The parent's uuid makes its link: joined, so a page of statuses stays one query.
@@ -180,11 +184,14 @@ class StatusViewSet(
         instance = self.get_object()
         if hasattr(instance, "artifact_count"):
             artifacts = {"artifact_count": instance.artifact_count, "newest_artifact": instance.newest_artifact}
+            newest_message = instance.newest_message
         else:
             # A subclass's own get_queryset() (``self.queryset.filter(...)``, as 4.0 code writes) did
-            # not bring the figures with the row: one more query.
+            # not bring the figures with the row: two more queries.
             artifacts = instance.artifacts.aggregate(artifact_count=Count("pk"), newest_artifact=Max("modified"))
-        etag = _etag(request, {"count": 1, "newest": instance.modified, **artifacts})
+            newest_message = instance.messages.aggregate(newest=Max("id"))["newest"]
+        # A new message from the task changes the answer, not the status row.
+        etag = _etag(request, {"count": 1, "newest": (instance.modified, newest_message), **artifacts})
         return _not_modified(request, etag) or _with_etag(Response(self.get_serializer(instance).data), etag)
 
     @extend_schema(
@@ -214,6 +221,30 @@ class StatusViewSet(
             state = {"state": instance.state_text}
             detail = _("The task had already finished (%(state)s): nothing was changed.") % state
         return Response({**self.get_serializer(instance).data, "changed": changed, "detail": detail})
+
+    @extend_schema(
+        summary="Run a task again",
+        description=(
+            "Sends the task again with the arguments it was first sent with, for the same user, and answers "
+            "201 with the new status, whose ``rerun_of`` links to this one. Only tasks whose class sets "
+            "``rerunnable = True`` keep their arguments; a task may be run again once it Failed or was "
+            "Canceled (after it Succeeded too if its class sets ``rerunnable_after_success = True``). "
+            "Answers 409, with ``detail`` saying why, for a task that cannot be run again: still running, "
+            "of a kind that does not allow it, part of a group, chain or chord, and so on."
+        ),
+        request=None,
+        responses={201: StatusSerializer, 409: ErrorSerializer, **ERRORS},
+    )
+    @action(detail=True, methods=["post"])
+    def rerun(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Send the task again; 201 with the new status, or 409 saying why it cannot be."""
+        instance = self.get_object()
+        try:
+            repeated = run_again(instance)
+        except RerunRefused as refusal:
+            # The request is well formed: what it asks conflicts with the task (its kind or its state).
+            return Response({"detail": refusal.message}, status=status.HTTP_409_CONFLICT)
+        return Response(self.get_serializer(repeated).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
         summary="Delete your finished tasks", request=ClearSerializer, responses={200: ClearedSerializer, **LIST_ERRORS}

@@ -157,6 +157,28 @@ def test_a_chords_page_shows_the_bars_of_the_tasks_inside_it_moving_before_it_en
     assert any(name.startswith("Count ") for name in moved), page.evaluate("window.membersSeen")
 
 
+def test_run_again_starts_the_failed_import_anew_on_a_page_linking_back(page):
+    start(page, "import")
+    expect(state(page)).to_have_text("Failed", timeout=60_000)
+    expect(page.locator(".ut-task-message")).to_have_text(
+        [re.compile("Imported line 1"), re.compile("Imported line 2"), re.compile("Line 3 has no e-mail address")]
+    )
+    first_url = page.url
+
+    accept_next_dialog(page)
+    page.get_by_role("button", name="Run again").click()
+    page.wait_for_url(re.compile(r"/tasks/[0-9a-f-]{36}/$"))
+    assert page.url != first_url
+    expect(page.get_by_text("The task was started again.")).to_be_visible()
+    expect(page.locator("[data-ut=rerun-of]")).to_have_text("Import contacts")
+    # The new run posts its own messages, shown live, and fails on the same line.
+    expect(page.locator(".ut-task-message").first).to_contain_text("Imported line 1", timeout=30_000)
+    expect(state(page)).to_have_text("Failed", timeout=60_000)
+    screenshot(page, "detail-import-run-again")
+    page.locator("[data-ut=rerun-of]").click()
+    assert page.url == first_url
+
+
 def test_cancel_a_running_task_then_delete_it(page):
     start(page, "newsletter")
     expect(state(page)).to_have_text("Sending e-mails", timeout=30_000)

@@ -17,6 +17,7 @@ urlpatterns = [
     path("<uuid:uuid>/", views.StatusDetailView.as_view(), name="detail"),
     path("<uuid:uuid>/live/", views.live, name="live"),
     path("<uuid:uuid>/cancel/", views.CancelView.as_view(), name="cancel"),
+    path("<uuid:uuid>/rerun/", views.RerunView.as_view(), name="rerun"),
     path("<uuid:uuid>/delete/", views.DeleteView.as_view(), name="delete"),
     path("artifacts/<uuid:uuid>/download/", views.download, name="download"),
 ]

@@ -35,6 +35,7 @@ from ..downloads import artifact_file_response
 from ..filters import visible
 from ..models import FINAL_STATES, UserTaskArtifact, UserTaskStatus
 from ..permissions import may, may_view_artifact
+from ..rerun import RerunRefused, check, rerun
 from ..templatetags.user_tasks_pages import user_task_name
 
 #: The list's filters: the ``show`` query parameter and its label (in a context of its own: the
@@ -135,9 +136,21 @@ class StatusDetailView(LoginRequiredMixin, PageMixin, DetailView):
             inside=inside,
             children=[member.status for member in inside],  # the direct members, for templates of projects
             can_cancel=not status.is_finished and may(user, "cancel", status),
+            can_rerun=_may_rerun(user, status),
             can_delete=may(user, "delete", status),
+            # A container's tasks post their messages on their own pages: no query for it.
+            task_messages=[] if status.is_container else status.recent_messages(),
         )
         return context
+
+
+def _may_rerun(user: Any, status: UserTaskStatus) -> bool:
+    """Whether to offer "Run again": the task allows it now, and the user may (decided in memory, no query)."""
+    try:
+        check(status)
+    except RerunRefused:
+        return False
+    return may(user, "rerun", status)
 
 
 class ConfirmedActionView(LoginRequiredMixin, View):
@@ -216,6 +229,31 @@ class CancelView(ConfirmedActionView):
         return redirect("user_tasks_pages:detail", uuid=status.uuid)
 
 
+class RerunView(ConfirmedActionView):
+    """Run a finished task again with the arguments it was first sent with; its new page follows."""
+
+    action = "rerun"
+    question = gettext_lazy("Run this task again, with the same settings as the first time?")
+    button = gettext_lazy("Run again")
+    refusal = gettext_lazy("You may not run this task again.")
+
+    def moot(self, status: UserTaskStatus) -> str:
+        try:
+            check(status)
+        except RerunRefused as refusal:
+            return refusal.message
+        return ""
+
+    def perform(self, request: HttpRequest, status: UserTaskStatus) -> HttpResponse:
+        try:
+            repeated = rerun(status)
+        except RerunRefused as refusal:
+            messages.info(request, refusal.message, fail_silently=True)
+            return redirect("user_tasks_pages:detail", uuid=status.uuid)
+        messages.success(request, _("The task was started again."), fail_silently=True)
+        return redirect("user_tasks_pages:detail", uuid=repeated.uuid)
+
+
 class DeleteView(ConfirmedActionView):
     """Delete a task's status and output; a task still running is canceled first."""
 
@@ -260,15 +298,18 @@ def live(request: HttpRequest, uuid: UUID) -> HttpResponse:
     nothing changed is a 304 decided by one query, which finds the status and sums up its tree.
     """
     # Nothing joined besides the tree: more tables make SQLite's planner scan levels it would search.
-    status = visible_status(request, uuid, UserTaskStatus.objects.annotate(**TREE_SUMMARY))
-    parts = (request.get_full_path(), request.user.pk, get_language(), *(getattr(status, key) for key in TREE_SUMMARY))
+    summary = {**TREE_SUMMARY, "newest_message": Max("messages__id"), "message_count": Count("messages", distinct=True)}
+    status = visible_status(request, uuid, UserTaskStatus.objects.annotate(**summary))
+    parts = (request.get_full_path(), request.user.pk, get_language(), *(getattr(status, key) for key in summary))
     etag = quote_etag(hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:32])
     response = get_conditional_response(request, etag=etag)
     if response is None:
         answer = {
             **_live_figures(status),
-            # The artifacts the page shows (see _output_of): new output is swapped in with the page's HTML.
-            "output": sum(getattr(status, f"artifact_count_{depth}") for depth in range(len(LEVELS))),
+            # The artifacts and messages the page shows (see _output_of): new ones are swapped in with the
+            # page's HTML. Messages beyond the newest shown still count: the count moves with each one posted.
+            "output": sum(getattr(status, f"artifact_count_{depth}") for depth in range(len(LEVELS)))
+            + status.message_count,  # type: ignore[attr-defined]
             "inside": [_live_figures(member.status) for member in _walk(_members(status))],
         }
         response = JsonResponse(answer)
@@ -358,7 +399,7 @@ def visible_status(
     the container's own come with it: a page names both (see ``user_task_name``).
     """
     if statuses is None:
-        statuses = UserTaskStatus.objects.select_related("parent__parent")
+        statuses = UserTaskStatus.objects.select_related("parent__parent", "rerun_of")
     statuses = visible(request, statuses, settings.USER_TASKS_STATUS_FILTERS)
     status = get_object_or_404(statuses, uuid=uuid)
     if not may(request.user, "view", status):
@@ -380,7 +421,7 @@ def _page_context() -> dict[str, Any]:
     # The buttons ask the same questions as the confirmation pages: one text for each.
     actions = {
         name: {"question": view.question, "button": view.button}
-        for name, view in (("cancel", CancelView), ("delete", DeleteView), ("clear", ClearView))
+        for name, view in (("cancel", CancelView), ("rerun", RerunView), ("delete", DeleteView), ("clear", ClearView))
     }
     return {
         "actions": actions,

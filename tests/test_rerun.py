@@ -1,0 +1,255 @@
+"""Run again: arguments kept for tasks that opt in, and the API, page and admin that send a call again."""
+
+from __future__ import annotations
+
+import pytest
+from celery import chain
+from django.contrib.admin.sites import site
+from django.test import Client
+
+from tests import tasks
+from tests.factories import make_container, make_staff, make_status
+from user_tasks.exceptions import ArgumentsTooLarge
+from user_tasks.models import UserTaskStatus
+from user_tasks.rerun import RerunRefused, rerun
+
+
+def rerun_url(status):
+    return f"/api/tasks/{status.uuid}/rerun/"
+
+
+@pytest.fixture
+def failed_import(celery_eager, user):
+    """A rerunnable task that failed, run eagerly."""
+    result = tasks.import_rows.delay(user.pk, label="clients.csv", fail=True)
+    return UserTaskStatus.objects.get(task_id=result.id)
+
+
+# -- keeping the arguments ------------------------------------------------------------------------
+
+
+def test_a_rerunnable_task_keeps_its_arguments_when_sent(failed_import):
+    assert failed_import.state == UserTaskStatus.FAILED
+    assert failed_import.arguments is not None
+    assert "clients.csv" in failed_import.arguments
+
+
+def test_a_task_that_did_not_opt_in_keeps_no_arguments(celery_eager, user):
+    result = tasks.export.delay(user.pk, label="secret")
+    assert UserTaskStatus.objects.get(task_id=result.id).arguments is None
+
+
+def test_a_plain_send_costs_no_more_statements(celery_eager, user, django_assert_num_queries):
+    # Insert, start and success: a task that did not opt in pays nothing for "run again".
+    with django_assert_num_queries(3):
+        tasks.silent.delay(user.pk)
+
+
+def test_arguments_too_large_to_keep_refuse_the_send(celery_eager, user, settings):
+    settings.USER_TASKS_RERUN_MAX_ARGUMENTS_SIZE = 100
+    with pytest.raises(ArgumentsTooLarge, match="USER_TASKS_RERUN_MAX_ARGUMENTS_SIZE"):
+        tasks.import_rows.delay(user.pk, label="x" * 200)
+    assert not UserTaskStatus.objects.exists()
+
+
+def test_arguments_too_large_refuse_a_real_send_before_anything_is_queued(user, settings, mocker):
+    settings.USER_TASKS_RERUN_MAX_ARGUMENTS_SIZE = 100
+    with pytest.raises(ArgumentsTooLarge):
+        tasks.import_rows.apply_async((user.pk,), {"label": "x" * 200})
+    assert not UserTaskStatus.objects.exists()
+
+
+# -- running again --------------------------------------------------------------------------------
+
+
+def test_rerun_sends_the_same_call_for_the_same_user_and_links_the_new_status(failed_import, user):
+    repeated = rerun(failed_import)
+    assert repeated.pk != failed_import.pk
+    assert repeated.rerun_of == failed_import
+    assert (repeated.user, repeated.name, repeated.task_class) == (user, failed_import.name, failed_import.task_class)
+    assert repeated.state == UserTaskStatus.FAILED  # it failed again, as the same arguments do
+    assert repeated.arguments == failed_import.arguments  # and may be run again in turn
+    assert list(failed_import.reruns.all()) == [repeated]
+
+
+def test_deleting_the_original_keeps_the_rerun(failed_import):
+    repeated = rerun(failed_import)
+    failed_import.delete()
+    repeated.refresh_from_db()
+    assert repeated.rerun_of is None
+
+
+@pytest.mark.parametrize(
+    ("fields", "says"),
+    [
+        ({"state": "In Progress"}, "not finished"),
+        ({"state": "Failed", "task_class": "tests.tasks.export"}, "cannot be run again"),
+        ({"state": "Failed", "task_class": "tests.tasks.gone"}, "cannot be run again"),
+        ({"state": "Failed"}, "arguments of this task were not kept"),
+        ({"state": "Succeeded", "arguments": '{"args": [], "kwargs": {}}'}, "succeeded"),
+    ],
+)
+def test_rerun_refuses_with_the_reason(user, fields, says):
+    status = make_status(user, **{"task_class": "tests.tasks.import_rows", **fields})
+    with pytest.raises(RerunRefused, match=says):
+        rerun(status)
+    assert not UserTaskStatus.objects.exclude(pk=status.pk).exists()
+
+
+def test_a_task_that_allows_it_runs_again_after_success(celery_eager, user):
+    first = UserTaskStatus.objects.get(task_id=tasks.refresh_cache.delay(user.pk).id)
+    assert first.state == UserTaskStatus.SUCCEEDED
+    assert rerun(first).state == UserTaskStatus.SUCCEEDED
+
+
+def test_a_canvas_refuses_to_run_again_whole_or_in_part(user):
+    chain(tasks.import_rows.s(user.pk), tasks.add_step.s(user.pk)).delay()
+    container = UserTaskStatus.objects.get(is_container=True)
+    member = UserTaskStatus.objects.get(task_class="tests.tasks.import_rows")
+    assert member.arguments is None  # members keep none
+    UserTaskStatus.objects.update(state="Failed")
+    container.refresh_from_db()
+    member.refresh_from_db()
+    with pytest.raises(RerunRefused, match="group, chain or chord cannot be run again"):
+        rerun(container)
+    with pytest.raises(RerunRefused, match="part of a group, chain or chord"):
+        rerun(member)
+
+
+# -- REST API -------------------------------------------------------------------------------------
+
+
+def test_api_rerun_answers_201_with_the_new_status_linking_to_the_old(api, user, failed_import):
+    response = api(user).post(rerun_url(failed_import))
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["uuid"] != str(failed_import.uuid)
+    assert body["rerun_of"].endswith(f"/api/tasks/{failed_import.uuid}/")
+    assert UserTaskStatus.objects.get(uuid=body["uuid"]).rerun_of == failed_import
+    assert api(user).get(f"/api/tasks/{failed_import.uuid}/").json()["rerun_of"] is None
+
+
+def test_api_rerun_of_a_running_task_is_a_409_saying_why(api, user):
+    status = make_status(user, task_class="tests.tasks.import_rows", state="In Progress")
+    response = api(user).post(rerun_url(status))
+    assert response.status_code == 409
+    assert "not finished" in response.json()["detail"]
+
+
+def test_api_rerun_of_a_task_that_did_not_opt_in_is_a_409_saying_why(api, user):
+    status = make_status(user, state="Failed")
+    response = api(user).post(rerun_url(status))
+    assert response.status_code == 409
+    assert response.json()["detail"] == "This kind of task cannot be run again."
+
+
+def test_api_rerun_of_someone_elses_task_is_a_404(api, other_user, failed_import):
+    assert api(other_user).post(rerun_url(failed_import)).status_code == 404
+    assert UserTaskStatus.objects.count() == 1
+
+
+def test_staff_needs_the_rerun_permission_not_the_cancel_one(api, failed_import):
+    viewer = make_staff("carol", "view", "cancel")
+    assert api(viewer).post(rerun_url(failed_import)).status_code == 403
+    rerunner = make_staff("dave", "view", "rerun")
+    assert api(rerunner).post(rerun_url(failed_import)).status_code == 201
+
+
+@pytest.fixture
+def rules_backend(settings):
+    """django-rules asked for object permissions, with our rules registered; unregistered afterwards."""
+    import rules
+
+    from user_tasks.rules import add_rules
+
+    settings.AUTHENTICATION_BACKENDS = [
+        "rules.permissions.ObjectPermissionBackend",
+        "django.contrib.auth.backends.ModelBackend",
+    ]
+    add_rules()
+    yield
+    for name in [name for name in rules.permissions.permissions if name.startswith("user_tasks.")]:
+        rules.remove_perm(name)
+
+
+def test_rules_let_the_owner_and_a_superuser_run_again_and_nobody_else(
+    rules_backend, api, user, other_user, superuser, failed_import
+):
+    assert api(other_user).post(rerun_url(failed_import)).status_code == 404
+    assert api(user).post(rerun_url(failed_import)).status_code == 201
+    assert api(superuser).post(rerun_url(failed_import)).status_code == 201
+
+
+def test_rules_mode_asks_the_rerun_permission(rules_backend, api, user, failed_import):
+    import rules
+
+    rules.set_perm("user_tasks.rerun_usertaskstatus", rules.is_superuser)
+    assert api(user).post(rerun_url(failed_import)).status_code == 403
+    assert UserTaskStatus.objects.count() == 1
+
+
+# -- pages ----------------------------------------------------------------------------------------
+
+
+def test_page_offers_run_again_only_when_it_would_work(client: Client, user, failed_import):
+    client.force_login(user)
+    page = client.get(f"/tasks/{failed_import.uuid}/").content.decode()
+    assert f'action="/tasks/{failed_import.uuid}/rerun/"' in page
+    running = make_status(user, task_class="tests.tasks.import_rows", state="In Progress", arguments="{}")
+    assert "/rerun/" not in client.get(f"/tasks/{running.uuid}/").content.decode()
+    plain = make_status(user, state="Failed")
+    assert "/rerun/" not in client.get(f"/tasks/{plain.uuid}/").content.decode()
+
+
+def test_page_rerun_goes_to_the_new_task_which_links_back(client: Client, user, failed_import):
+    client.force_login(user)
+    response = client.post(f"/tasks/{failed_import.uuid}/rerun/", {"confirmed": "1"}, follow=True)
+    repeated = UserTaskStatus.objects.get(rerun_of=failed_import)
+    assert response.redirect_chain[-1][0] == f"/tasks/{repeated.uuid}/"
+    page = response.content.decode()
+    assert "The task was started again." in page
+    assert f'href="/tasks/{failed_import.uuid}/" data-ut="rerun-of"' in page
+
+
+def test_page_rerun_without_confirmation_asks_first_and_says_why_not(client: Client, user):
+    client.force_login(user)
+    running = make_status(user, task_class="tests.tasks.import_rows", state="In Progress", arguments="{}")
+    page = client.get(f"/tasks/{running.uuid}/rerun/").content.decode()
+    assert "has not finished yet" in page
+    assert not UserTaskStatus.objects.filter(rerun_of=running).exists()
+
+
+# -- admin ----------------------------------------------------------------------------------------
+
+
+def test_admin_action_runs_the_selected_tasks_again_and_reports_the_others(
+    client: Client, superuser, user, failed_import
+):
+    other = make_container(user, state="Failed")
+    client.force_login(superuser)
+    response = client.post(
+        "/admin/user_tasks/usertaskstatus/",
+        {"action": "rerun_selected", "_selected_action": [failed_import.pk, other.pk]},
+        follow=True,
+    )
+    page = response.content.decode()
+    assert "1 task was started again." in page
+    assert "cannot be run again yet" in page
+    assert UserTaskStatus.objects.filter(rerun_of=failed_import).count() == 1
+
+
+def test_admin_offers_the_action_only_with_the_rerun_permission(rf, failed_import):
+    admin = site._registry[UserTaskStatus]
+    request = rf.get("/")
+    request.user = make_staff("erin", "view", "cancel")
+    assert "rerun_selected" not in admin.get_actions(request)
+    request.user = make_staff("frank", "view", "rerun")
+    assert "rerun_selected" in admin.get_actions(request)
+
+
+def test_admin_shows_the_link_to_the_task_run_again(client: Client, superuser, failed_import):
+    repeated = rerun(failed_import)
+    client.force_login(superuser)
+    page = client.get(f"/admin/user_tasks/usertaskstatus/{repeated.pk}/change/").content.decode()
+    assert "Run again from" in page
+    assert f"/admin/user_tasks/usertaskstatus/{failed_import.pk}/change/" in page
