@@ -30,8 +30,8 @@ from django.utils.translation import gettext_lazy as _
 from . import coalesce, durable, statements
 from .announce import announce
 from .canvas import GROUP, Row
-from .django_tasks import is_django_task
 from .conf import settings
+from .django_tasks import is_django_task
 from .exceptions import TaskCanceledException
 from .storage import artifact_storage, intended_name
 
