@@ -114,7 +114,7 @@ class PollSource:
         self.alias = alias
         # Connected with the first poll only: a receiver makes Django fetch statuses it would delete blindly.
         post_delete.connect(announce_deletion, sender=UserTaskStatus, dispatch_uid="user_tasks.announce_deletion")
-        self.since = timezone.now()
+        self.since = self.started = timezone.now()
         self.seen: dict[str, tuple[Any, ...]] = {}
         self.artifacts_seen: dict[str, datetime] = {}
         self.listening = asyncio.Event()
@@ -152,6 +152,8 @@ class PollSource:
                 continue
             self.seen[key] = current
             self.since = max(self.since, modified)
+            if before is None and modified < self.started:
+                continue  # changed before this source started: pages opened since show it already
             kind = _kind(before, current)
             if kind is not None:
                 data = {"state": state, "completed_steps": completed, "total_steps": total, "modified": modified}
