@@ -175,6 +175,41 @@ class LazySettings:
         """
         return getattr(django_settings, "USER_TASKS_BASE_TEMPLATE", "user_tasks/pages/layout.html")
 
+    @property
+    def USER_TASKS_EVENTS_SOURCE(self) -> str:  # noqa: N802
+        """Where the live feed (``/api/events/``) learns of changes: ``"postgresql"``, ``"poll"`` or ``"auto"``.
+
+        ``"postgresql"``: the notifications the database sends when a change commits (``LISTEN``
+        on one connection per server process; needs psycopg 3). ``"poll"``: one query for
+        recent changes per interval per server process, while a client is connected.
+        ``"auto"`` chooses PostgreSQL when the statuses are stored there. Default: ``"auto"``.
+        """
+        return getattr(django_settings, "USER_TASKS_EVENTS_SOURCE", "auto")
+
+    @property
+    def USER_TASKS_EVENTS_POLL_INTERVAL(self) -> float:  # noqa: N802
+        """Seconds between two reads of recent changes by the ``"poll"`` source. Default: 1.0."""
+        return getattr(django_settings, "USER_TASKS_EVENTS_POLL_INTERVAL", 1.0)
+
+    @property
+    def USER_TASKS_EVENTS_HEARTBEAT(self) -> float:  # noqa: N802
+        """Seconds of silence after which the feed sends a comment, so proxies keep the connection. Default: 15.0."""
+        return getattr(django_settings, "USER_TASKS_EVENTS_HEARTBEAT", 15.0)
+
+    @property
+    def USER_TASKS_EVENTS_REPLAY(self) -> int:  # noqa: N802
+        """How many recent events a server process keeps for clients resuming with ``Last-Event-ID``.
+
+        A client that comes back after more events than this (or to another process) is sent
+        ``reset`` and reads its tasks again. Default: 1000.
+        """
+        return getattr(django_settings, "USER_TASKS_EVENTS_REPLAY", 1000)
+
+    @property
+    def USER_TASKS_EVENTS_MAX_CLIENTS(self) -> int:  # noqa: N802
+        """How many feed connections one server process holds at most; more are answered 503. Default: 10000."""
+        return getattr(django_settings, "USER_TASKS_EVENTS_MAX_CLIENTS", 10000)
+
 
 def get_storage(import_path: str | None = None) -> Storage:
     """The artifact storage: ``STORAGES['user_task_artifacts']``, else ``import_path``'s class, else the default.

@@ -71,11 +71,18 @@ def demo_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 @pytest.fixture(scope="package")
 def demo_url(demo_env: dict[str, str]) -> Iterator[str]:
     """The base URL of a freshly started demo (``manage.py demo``, no task sent at start)."""
-    env = demo_env
-    var_dir = Path(env["DEMO_VAR_DIR"])
     url = f"http://127.0.0.1:{_free_port()}"
-    log = var_dir / "demo.log"
-    with log.open("wb") as output:
+    demo = start_demo(demo_env, url)
+    try:
+        yield url
+    finally:
+        stop_demo(demo)
+
+
+def start_demo(env: dict[str, str], url: str) -> subprocess.Popen[bytes]:
+    """``manage.py demo`` serving ``url`` with ``env``, once it answers."""
+    log = Path(env["DEMO_VAR_DIR"]) / "demo.log"
+    with log.open("ab") as output:
         demo = subprocess.Popen(
             [sys.executable, "manage.py", "demo", url.removeprefix("http://"), "--no-task"],
             cwd=ROOT,
@@ -86,18 +93,24 @@ def demo_url(demo_env: dict[str, str]) -> Iterator[str]:
         )
     try:
         _wait_until_served(f"{url}/accounts/login/", demo, log)
-        yield url
-    finally:
-        demo.send_signal(signal.SIGINT)
-        try:
-            demo.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(demo.pid, signal.SIGKILL)
-            demo.wait()
-        try:
-            os.killpg(demo.pid, signal.SIGKILL)  # a worker left behind, if any
-        except ProcessLookupError:
-            pass
+    except BaseException:
+        stop_demo(demo)
+        raise
+    return demo
+
+
+def stop_demo(demo: subprocess.Popen[bytes]) -> None:
+    """Stop the demo as Ctrl+C does, worker included."""
+    demo.send_signal(signal.SIGINT)
+    try:
+        demo.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(demo.pid, signal.SIGKILL)
+        demo.wait()
+    try:
+        os.killpg(demo.pid, signal.SIGKILL)  # a worker left behind, if any
+    except ProcessLookupError:
+        pass
 
 
 @pytest.fixture(scope="package")

@@ -18,10 +18,11 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
+from django.core.handlers.asgi import ASGIRequest
 from django.db.models import Count, Max, QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils.cache import get_conditional_response
 from django.utils.functional import Promise
 from django.utils.http import quote_etag
@@ -79,7 +80,7 @@ class PageMixin:
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)  # type: ignore[misc]
-        return {**context, **_page_context()}
+        return {**context, **_page_context(), "events_url": events_url(self.request)}
 
 
 class StatusListView(LoginRequiredMixin, PageMixin, ListView):
@@ -415,6 +416,19 @@ def error_page(request: HttpRequest, code: int, *, heading: str, message: str, l
     """A page in the pages' layout that says why the request fails, answered with the status ``code``."""
     context = {**_page_context(), "heading": heading, "message": message, "links": links}
     return render(request, "user_tasks/pages/error.html", context, status=code)
+
+
+def events_url(request: HttpRequest) -> str:
+    """The live feed's URL when this server can serve it (an ASGI server, the feed mounted), else ''.
+
+    The page then listens to it rather than polling; under WSGI it keeps polling.
+    """
+    if not isinstance(request, ASGIRequest):
+        return ""
+    try:
+        return reverse("usertaskevents")
+    except NoReverseMatch:
+        return ""
 
 
 def _page_context() -> dict[str, Any]:

@@ -56,13 +56,30 @@ class Command(BaseCommand):
                     f"Worker log: {log_path}. Stop with Ctrl+C.\n"
                 )
             )
-            # No autoreloader: it would re-run this command (and start a second worker) in a child process.
-            call_command("runserver", addrport, use_reloader=False)
+            self.serve(host)
         except KeyboardInterrupt:
             pass
         finally:
             if worker is not None:
                 self.stop_worker(worker)
+
+    def serve(self, host: str) -> None:
+        """Serve the site with uvicorn, an ASGI server: the live feed (``/api/events/``) needs one.
+
+        It returns once interrupted (Ctrl+C, SIGTERM), after closing the open feeds.
+        """
+        import uvicorn
+
+        address, _sep, port = host.rpartition(":")
+        # Open feeds never end by themselves: a short grace, then they are closed (browsers reconnect).
+        uvicorn.run(
+            "example.asgi:application",
+            host=address.strip("[]"),
+            port=int(port),
+            lifespan="off",
+            timeout_graceful_shutdown=1,
+            log_level="info",
+        )
 
     def ensure_demo_user(self) -> None:
         user_model = get_user_model()

@@ -2,7 +2,11 @@
  * Status pages of user_tasks: live progress and confirmation dialogs.
  *
  * The pages work without this script; it only
- *  - polls for each unfinished task on the page ([data-user-task]): a task's page asks its own
+ *  - listens to the live feed when the server offers it ([data-events-url], Server-Sent Events):
+ *    an event about a task on the page (or inside one) asks for its figures once, as a poll
+ *    would, and nothing is asked while nothing happens; if the feed fails (a server restarting,
+ *    a WSGI server), the page polls until it reconnects, then reads every task once again;
+ *  - otherwise polls for each unfinished task on the page ([data-user-task]): a task's page asks its own
  *    live URL ([data-live-url]) about the task and every task listed inside it, a row of the
  *    list asks the REST API ([data-api-url]); with conditional requests (If-None-Match),
  *    backing off while nothing changes and stopping once the task is finished;
@@ -24,7 +28,11 @@
   var SLOWEST = 15000; // ms between polls after a long time without change
   var BACKOFF = 1.6; // growth of the interval after each unchanged answer
 
+  var REOPEN = 5000; // ms before opening a failed feed again
+
   var root = document.querySelector(".user-tasks");
+  var eventsUrl = root && root.dataset.eventsUrl;
+  var feedLive = false; // true while the feed is open: watched tasks then wait for its events
   var finalStates = ((root && root.dataset.finalStates) || "Succeeded|Failed|Canceled").split("|");
   var dateFormat = new Intl.DateTimeFormat(document.documentElement.lang || undefined, {
     dateStyle: "medium",
@@ -127,18 +135,40 @@
     // refresh, as is, in the first answer for a page, one that the page does not show.
     var members = element.dataset.utMembers ? Number(element.dataset.utMembers) : null;
 
+    var polling = false; // a request is on its way
+    var again = false; // an event came meanwhile: ask once more after it
+
     function later() {
-      window.setTimeout(poll, delay);
+      if (!feedLive) window.setTimeout(timed, delay);
     }
+
+    function timed() {
+      if (!feedLive) poll();
+    }
+
+    /* An event about this task (or one inside it): ask now, once. */
+    element.utPoke = function () {
+      if (polling) again = true;
+      else poll();
+    };
 
     function slower() {
       delay = Math.min(delay * BACKOFF, SLOWEST);
       later();
     }
 
+    function settled() {
+      polling = false;
+      if (again) {
+        again = false;
+        poll();
+      }
+    }
+
     function poll() {
       if (!element.isConnected) return;
-      if (document.hidden) return slower();
+      if (document.hidden && !feedLive) return slower();
+      polling = true;
       var headers = { Accept: "application/json" };
       if (etag) headers["If-None-Match"] = etag;
       fetch(url, { headers: headers, credentials: "same-origin", cache: "no-store" })
@@ -172,7 +202,8 @@
         .catch(function () {
           etag = null; // ask for the whole answer again, so a failed refresh is retried
           slower();
-        });
+        })
+        .then(settled, settled);
     }
 
     later();
@@ -186,7 +217,51 @@
     });
   });
 
+  /* Every watched task whose figures an event about ``uuid`` may change (itself, or the task it is inside). */
+  function pokeAbout(uuid) {
+    document.querySelectorAll("[data-user-task]").forEach(function (element) {
+      var concerned =
+        uuid === null ||
+        element.dataset.utUuid === uuid ||
+        element.querySelector('[data-ut-member="' + uuid + '"]') !== null;
+      if (concerned && element.utPoke) element.utPoke();
+    });
+  }
+
+  /* One feed for the page; the browser resumes it with Last-Event-ID after a short drop. */
+  function listen() {
+    var source = new EventSource(eventsUrl, { withCredentials: true });
+    var opened = false;
+    source.onopen = function () {
+      // After a failure events may have been missed: every task reads its figures once.
+      if (opened || !feedLive) pokeAbout(null);
+      opened = true;
+      feedLive = true;
+      if (root) root.dataset.utFeed = "open";
+    };
+    ["created", "started", "progress", "state", "renamed", "artifact", "message", "deleted", "reset"].forEach(function (kind) {
+      source.addEventListener(kind, function (event) {
+        var data = JSON.parse(event.data);
+        pokeAbout(kind === "reset" ? null : data.status);
+      });
+    });
+    source.onerror = function () {
+      if (feedLive) {
+        // Dropped: poll meanwhile, so the page keeps moving while the server is away.
+        feedLive = false;
+        if (root) root.dataset.utFeed = "polling";
+        pokeAbout(null);
+      }
+      // The browser retries a dropped connection itself, but gives up on an error answer.
+      if (source.readyState === EventSource.CLOSED) window.setTimeout(listen, REOPEN);
+    };
+  }
+
   if (root) localizeTimes(root);
+  if (eventsUrl && window.EventSource) {
+    feedLive = true; // until it fails: a poll timer would only duplicate its events
+    listen();
+  }
   document.querySelectorAll("[data-user-task]").forEach(watch);
 
   /* The second click of a double-click sends nothing: the first one asked already (and, if the
