@@ -9,6 +9,8 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
 from pathlib import Path
 
 import pytest
@@ -143,6 +145,12 @@ def test_a_4_0_database_upgrades_with_every_row_intact(tmp_path):
     after = {table: rows(database, table) for table in TABLES}
     # 0008 adds the worker column, empty on the rows it finds.
     assert {row.pop("worker") for row in after[TABLES[0]]} == {""}
+    # 0010 adds started (unknown), keep (off), and finished: estimated from the last change of the rows that ended.
+    assert {(row.pop("started"), row.pop("keep")) for row in after[TABLES[0]]} == {(None, 0)}
+    finished = [(row["state"], row.pop("finished"), row["modified"]) for row in after[TABLES[0]]]
+    assert {state for state, _, _ in finished} >= {"Succeeded", "In Progress"}
+    for state, ended, modified in finished:
+        assert ended == (modified if state in ("Succeeded", "Failed", "Canceled") else None), state
     assert after == before
 
 
@@ -231,8 +239,11 @@ def test_upgrade_from_0005_keeps_every_row_on_the_test_database(at_0005):
     from user_tasks.models import UserTaskStatus
 
     after = snapshot(apps)
-    # 0008 adds the worker column, empty on the rows it finds.
+    # 0008 adds the worker column, empty on the rows it finds; 0010 started, finished and keep.
     assert [row.pop("worker") for row in after["UserTaskStatus"]] == ["", ""]
+    assert [(row.pop("started"), row.pop("keep")) for row in after["UserTaskStatus"]] == [(None, False)] * 2
+    # Neither had ended (a custom state is unfinished): no end to estimate.
+    assert [row.pop("finished") for row in after["UserTaskStatus"]] == [None, None]
     assert after == before
     status = UserTaskStatus.objects.get(task_id="task-1")
     assert str(status.artifacts.get(name="Output")) == "<UserTaskArtifact: (Output) user_tasks/2025/03/04/report.csv>"
@@ -242,3 +253,54 @@ def test_upgrade_from_0005_keeps_every_row_on_the_test_database(at_0005):
     status.refresh_from_db()
     assert (status.completed_steps, status.total_steps) == (1_032_766, 3_000_032_767)
     assert (chain.completed_steps, chain.total_steps) == (1_032_767, 3_000_032_767)
+
+
+@pytest.fixture
+def at_0009(transactional_db):
+    """The test database migrated back to the last migration before ``started``, ``finished`` and ``keep``."""
+    executor = MigrationExecutor(connection)
+    target = [("user_tasks", "0009_field_labels")]
+    executor.migrate(target)
+    yield executor.loader.project_state(target).apps
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+
+def test_0010_keeps_every_row_and_estimates_when_finished_ones_ended(at_0009):
+    old = at_0009
+    user = old.get_model("auth", "User").objects.create(username="before-0010")
+    Status = old.get_model("user_tasks", "UserTaskStatus")  # noqa: N806 - a model class
+    long_ago = datetime(2024, 5, 6, 7, 8, 9, tzinfo=dt_timezone.utc)
+    for number, state in enumerate(("Succeeded", "Failed", "Canceled", "In Progress", "Pending", "Retrying")):
+        Status.objects.create(
+            user_id=user.pk,
+            task_id=f"task-{number}",
+            task_class="reports.tasks.export",
+            name=state,
+            state=state,
+            total_steps=2,
+            created=long_ago - timedelta(hours=number + 1),
+            modified=long_ago + timedelta(minutes=number),
+        )
+    before = snapshot(old)
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes("user_tasks"))
+
+    from django.apps import apps
+
+    from user_tasks.models import UserTaskStatus
+
+    after = snapshot(apps)
+    extra = [(row["name"], row.pop("finished"), row.pop("started"), row.pop("keep")) for row in after["UserTaskStatus"]]
+    assert after == before
+    assert extra == [
+        ("Succeeded", long_ago, None, False),
+        ("Failed", long_ago + timedelta(minutes=1), None, False),
+        ("Canceled", long_ago + timedelta(minutes=2), None, False),
+        ("In Progress", None, None, False),
+        ("Pending", None, None, False),
+        ("Retrying", None, None, False),
+    ]
+    # The purge ages the upgraded rows from their estimated end: all three ended ones are old.
+    assert set(UserTaskStatus.objects.expired().values_list("name", flat=True)) == {"Succeeded", "Failed", "Canceled"}

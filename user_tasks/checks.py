@@ -24,6 +24,15 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error]:
                 id="user_tasks.E001",
             )
         )
+    failed_max_age = settings.USER_TASKS_FAILED_MAX_AGE
+    if failed_max_age is not None and (not isinstance(failed_max_age, timedelta) or failed_max_age <= timedelta(0)):
+        errors.append(
+            Error(
+                "USER_TASKS_FAILED_MAX_AGE must be None or a positive datetime.timedelta.",
+                hint=f"It is {failed_max_age!r}; for example use timedelta(days=90).",
+                id="user_tasks.E005",
+            )
+        )
     import_path = settings.artifact_storage_path
     storages_setting = getattr(django_settings, "STORAGES", {})
     if import_path and ARTIFACT_STORAGE_ALIAS not in storages_setting:

@@ -182,7 +182,9 @@ class UserTaskMixin:
                 {},
                 (lambda: statements.succeed(alias, task_id, modified=now))
                 if start is None
-                else (lambda: statements.start_and_succeed(alias, task_id, start.worker, modified=now)),
+                else (
+                    lambda: statements.start_and_succeed(alias, task_id, start.worker, started=start.at, modified=now)
+                ),
             )
         if not succeeded:
             return
@@ -405,7 +407,9 @@ def refuse(error: Exception) -> None:
 
 @shared_task(name="user_tasks.tasks.purge_old_user_tasks")
 def purge_old_user_tasks() -> int:
-    """Delete statuses (with their artifacts and files) created more than ``USER_TASKS_MAX_AGE`` ago.
+    """Delete statuses (with their artifacts and files) that finished more than ``USER_TASKS_MAX_AGE`` ago.
+
+    Unfinished and kept statuses stay (see ``UserTaskStatusQuerySet.expired``).
 
     Meant to run on a schedule (Celery beat); works in batches of
     ``USER_TASKS_PURGE_BATCH_SIZE``. Returns how many statuses it deleted.
@@ -414,8 +418,8 @@ def purge_old_user_tasks() -> int:
 
 
 def expired_statuses() -> UserTaskStatusQuerySet:
-    """The statuses created more than ``USER_TASKS_MAX_AGE`` ago: those the purge deletes (with their contents)."""
-    return UserTaskStatus.objects.filter(created__lt=timezone.now() - settings.USER_TASKS_MAX_AGE)
+    """The statuses the purge deletes (with their contents): see ``UserTaskStatusQuerySet.expired``."""
+    return UserTaskStatus.objects.expired()
 
 
 @shared_task(name="user_tasks.tasks.repair_lost_user_tasks")
