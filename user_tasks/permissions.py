@@ -132,8 +132,15 @@ class UserTaskPermission(BasePermission):
 class StatusPermission(UserTaskPermission):
     """Each action on a status needs the matching right on it."""
 
-    #: The right each view action needs; actions not listed need only "view".
-    actions = {"destroy": "delete", "cancel": "cancel", "update": "change", "partial_update": "change"}
+    #: The right each view action needs; actions not listed need only "view". Whoever may delete a
+    #: status may decide that it stays: keeping needs the right to delete.
+    actions = {
+        "destroy": "delete",
+        "cancel": "cancel",
+        "keep": "delete",
+        "update": "change",
+        "partial_update": "change",
+    }
 
     def get_required_action(self, view: Any) -> str:
         return self.actions.get(getattr(view, "action", None) or "", "view")

@@ -16,6 +16,7 @@ from rest_framework.relations import Hyperlink
 from rest_framework.reverse import reverse
 from rest_framework.utils import html
 
+from .humanize import time_left_text
 from .models import UserTaskArtifact, UserTaskStatus
 
 
@@ -66,6 +67,15 @@ class StatusSerializer(LinkingSerializer):
         lookup_field="uuid",
         help_text="The container (group, chain or chord) this task is part of; null for a task started alone",
     )
+    time_left = serializers.SerializerMethodField(
+        help_text=(
+            "Estimated seconds until a running task ends, from its start, steps done and total; "
+            "null while unknown (not running, no step done yet) and once finished"
+        )
+    )
+    time_left_text = serializers.SerializerMethodField(
+        help_text="The estimate in the user's language ('about 2 minutes left'); '' while unknown"
+    )
 
     class Meta:
         model = UserTaskStatus
@@ -84,8 +94,25 @@ class StatusSerializer(LinkingSerializer):
             "artifacts",
             "parent",
             "is_container",
+            "started",
+            "finished",
+            "time_left",
+            "time_left_text",
+            "keep",
         )
         read_only_fields = fields
+
+    def get_time_left(self, status: UserTaskStatus) -> int | None:
+        return status.time_left()
+
+    def get_time_left_text(self, status: UserTaskStatus) -> str:
+        return time_left_text(status.time_left())
+
+
+class KeepSerializer(serializers.Serializer):
+    """What ``POST tasks/{uuid}/keep/`` accepts: whether to keep the status (true when left out)."""
+
+    keep = serializers.BooleanField(default=True, help_text="true keeps the status from the purge; false lets it go")
 
 
 class CanceledSerializer(StatusSerializer):
