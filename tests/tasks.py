@@ -154,3 +154,15 @@ def naps(self, user_id, seconds=1.0, user_task_name=None):
     """Works ``seconds`` without a word to its status: only the worker's deferred start shows it running."""
     time.sleep(seconds)
     return seconds
+
+
+class UnannouncedTask(UserTask):
+    """A task whose owner is never e-mailed when it ends."""
+
+    abstract = True
+    email_when_done = False
+
+
+@shared_task(base=UnannouncedTask, bind=True)
+def housekeeping(self, user_id, user_task_name=None):
+    return "swept"

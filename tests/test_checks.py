@@ -46,6 +46,13 @@ def test_failed_max_age_must_be_none_or_a_positive_timedelta(settings, value):
     assert ids() == []
 
 
+def test_e_mails_without_the_site_url_are_warned_about(settings):
+    settings.USER_TASKS_EMAIL_WHEN_DONE = True
+    assert ids() == ["user_tasks.W001"]
+    settings.USER_TASKS_SITE_URL = "https://example.com"
+    assert ids() == []
+
+
 @pytest.mark.parametrize("path", ["no.such.Storage", "nodots", "user_tasks.conf.NoSuchStorage"])
 def test_artifact_storage_path_must_import(settings, path):
     settings.USER_TASKS_ARTIFACT_STORAGE = path

@@ -38,6 +38,23 @@ class LazySettings:
         return getattr(django_settings, "USER_TASKS_FAILED_MAX_AGE", None)
 
     @property
+    def USER_TASKS_EMAIL_WHEN_DONE(self) -> bool:  # noqa: N802
+        """Whether the owner of a top-level task gets an e-mail when it ends (see ``user_tasks.mail``).
+
+        Sent with Django's e-mail settings (``EMAIL_BACKEND``, ``DEFAULT_FROM_EMAIL``); a task
+        class opts out with ``email_when_done = False``. Default: False.
+        """
+        return getattr(django_settings, "USER_TASKS_EMAIL_WHEN_DONE", False)
+
+    @property
+    def USER_TASKS_SITE_URL(self) -> str | None:  # noqa: N802
+        """The site's address, such as ``"https://example.com"``, for the absolute links of e-mails.
+
+        A worker has no request to learn it from. Default: ``None`` (e-mails carry no links).
+        """
+        return getattr(django_settings, "USER_TASKS_SITE_URL", None)
+
+    @property
     def USER_TASKS_ARTIFACT_STORAGE(self) -> Storage:  # noqa: N802
         """The storage of artifact files, resolved now (a storage instance, as django-user-tasks 4.0 gave).
 

@@ -17,7 +17,7 @@ from django.db import router
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from . import announce, canvas, coalesce, deferred, durable, statements, user_task_stopped
+from . import announce, canvas, coalesce, deferred, durable, statements
 from .conf import settings
 from .exceptions import TaskCanceledException
 from .models import UserTaskStatus, UserTaskStatusQuerySet
@@ -190,7 +190,7 @@ class UserTaskMixin:
             return
         if status is not None:
             status._apply(succeeded, now, state=UserTaskStatus.SUCCEEDED, completed_steps=status.total_steps)
-        if user_task_stopped.has_listeners(UserTaskStatus):
+        if announce.wanted(UserTaskStatus):
             self.status.notify_stopped()
 
     def user_task_failed(self, exception: BaseException, task_id: str | None = None) -> None:
