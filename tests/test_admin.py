@@ -402,3 +402,52 @@ def test_artifact_file_without_a_routed_download_is_named_not_linked_to_storage(
 
     assert '<div class="readonly">orders.csv</div>' in content
     assert artifact.file.url not in content
+
+
+def test_keep_actions_mark_and_unmark_the_selected_statuses(admin_client, user):
+    first, second = make_status(user, state="Succeeded"), make_status(user, state="Failed")
+
+    response = action(admin_client, "keep_selected", first, second)
+
+    assert messages_of(response) == ["2 tasks are kept."]
+    assert set(UserTaskStatus.objects.values_list("keep", flat=True)) == {True}
+
+    response = action(admin_client, "stop_keeping_selected", second)
+
+    assert messages_of(response) == ["1 task is no longer kept."]
+    assert UserTaskStatus.objects.get(pk=second.pk).keep is False
+    assert UserTaskStatus.objects.get(pk=first.pk).keep is True
+
+
+def test_keep_actions_need_the_delete_permission(client, user):
+    viewer = make_staff("viewer", "view", "cancel")
+    status = make_status(user, state="Succeeded")
+
+    response = client_for(client, viewer).get(CHANGELIST)
+
+    choices = [value for value, _label in response.context["action_form"].fields["action"].choices]
+    assert "keep_selected" not in choices and "cancel_selected" in choices
+    assert UserTaskStatus.objects.get(pk=status.pk).keep is False
+
+
+def test_the_list_filters_kept_statuses(admin_client, user):
+    kept = make_status(user, state="Succeeded", name="Kept export")
+    kept.set_keep(True)
+    make_status(user, state="Succeeded", name="Other export")
+
+    response = admin_client.get(CHANGELIST, {"keep__exact": "1"})
+
+    assert [status.name for status in response.context["cl"].result_list] == ["Kept export"]
+
+
+def test_the_change_page_shows_when_the_task_started_and_finished(admin_client, user):
+    status = make_status(user)
+    status.start()
+    status.succeed()
+
+    response = admin_client.get(reverse("admin:user_tasks_usertaskstatus_change", args=[status.pk]))
+
+    assert response.status_code == 200
+    fields = {field for fieldset in response.context["adminform"] for line in fieldset for field in line}
+    names = {field.field["name"] if isinstance(field.field, dict) else field.field.name for field in fields}
+    assert {"started", "finished", "keep"} <= names

@@ -10,6 +10,7 @@ import pytest
 from django.core.files.base import ContentFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from rest_framework.test import APIClient
 
@@ -1083,3 +1084,64 @@ def test_a_304_costs_at_most_one_query(alice, polled, django_assert_max_num_quer
         response = alice.get(path, headers={"If-None-Match": etag})
 
     assert response.status_code == 304
+
+
+# -- keep, times, time left ------------------------------------------------------------------
+
+
+def test_keep_marks_the_status_kept_and_false_unmarks_it(alice, user):
+    status = make_status(user, state="Succeeded")
+
+    kept = alice.post(f"{detail(status)}keep/")
+    assert kept.status_code == 200
+    assert kept.json()["keep"] is True and reload(status).keep is True
+
+    unkept = alice.post(f"{detail(status)}keep/", {"keep": False}, format="json")
+    assert unkept.status_code == 200
+    assert unkept.json()["keep"] is False and reload(status).keep is False
+
+
+def test_keep_refuses_what_is_not_a_boolean(alice, user):
+    status = make_status(user, state="Succeeded")
+    response = alice.post(f"{detail(status)}keep/", {"keep": "forever"}, format="json")
+    assert response.status_code == 400
+    assert reload(status).keep is False
+
+
+def test_keep_of_someone_elses_task_is_not_found(api, user, other_user):
+    status = make_status(other_user, state="Succeeded")
+    response = api(user).post(f"{detail(status)}keep/")
+    assert response.status_code == 404
+    assert reload(status).keep is False
+
+
+def test_clear_leaves_kept_tasks(alice, user):
+    kept = make_status(user, state="Succeeded")
+    kept.set_keep(True)
+    make_status(user, state="Failed")
+
+    assert alice.post("/api/tasks/clear/").json() == {"deleted": 1}
+    assert list(UserTaskStatus.objects.all()) == [kept]
+
+
+def test_a_status_shows_when_it_started_and_finished_and_whether_it_is_kept(alice, user):
+    status = make_status(user, state="In Progress")
+    status.succeed()
+
+    body = alice.get(detail(status)).json()
+
+    assert parse_datetime(body["finished"]) == reload(status).finished
+    assert (body["started"], body["keep"], body["time_left"], body["time_left_text"]) == (None, False, None, "")
+
+
+def test_a_running_task_shows_the_time_it_has_left(alice, user):
+    status = make_status(user, state="Pending", total_steps=4)
+    status.start()
+    UserTaskStatus.objects.filter(pk=status.pk).update(started=timezone.now() - timedelta(minutes=2))
+    status.increment_completed_steps(2)
+
+    body = alice.get(detail(status)).json()
+
+    # Two steps in two minutes, two to go: about two minutes.
+    assert 100 <= body["time_left"] <= 121
+    assert body["time_left_text"] == "about 2 minutes left"

@@ -38,6 +38,21 @@ def test_max_age_must_be_a_positive_timedelta(settings, value):
     assert ids() == ["user_tasks.E001"]
 
 
+@pytest.mark.parametrize("value", [timedelta(0), timedelta(hours=-1), 90, "90 days"])
+def test_failed_max_age_must_be_none_or_a_positive_timedelta(settings, value):
+    settings.USER_TASKS_FAILED_MAX_AGE = value
+    assert ids() == ["user_tasks.E005"]
+    settings.USER_TASKS_FAILED_MAX_AGE = timedelta(days=90)
+    assert ids() == []
+
+
+def test_e_mails_without_the_site_url_are_warned_about(settings):
+    settings.USER_TASKS_EMAIL_WHEN_DONE = True
+    assert ids() == ["user_tasks.W001"]
+    settings.USER_TASKS_SITE_URL = "https://example.com"
+    assert ids() == []
+
+
 @pytest.mark.parametrize("path", ["no.such.Storage", "nodots", "user_tasks.conf.NoSuchStorage"])
 def test_artifact_storage_path_must_import(settings, path):
     settings.USER_TASKS_ARTIFACT_STORAGE = path

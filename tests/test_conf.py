@@ -18,6 +18,9 @@ from user_tasks.models import UserTaskStatus
 #: Each setting of ``conf.py`` and its default; a new setting belongs here too.
 DEFAULTS = {
     "USER_TASKS_MAX_AGE": timedelta(days=30),
+    "USER_TASKS_FAILED_MAX_AGE": None,
+    "USER_TASKS_EMAIL_WHEN_DONE": False,
+    "USER_TASKS_SITE_URL": None,
     "USER_TASKS_ARTIFACT_STORAGE": default_storage,
     "USER_TASKS_STATUS_FILTERS": (StatusFilterBackend,),
     "USER_TASKS_ARTIFACT_FILTERS": (ArtifactFilterBackend,),

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
 from pathlib import Path
 
 import pytest
@@ -144,6 +146,12 @@ def test_a_4_0_database_upgrades_with_every_row_intact(tmp_path):
     # 0008 adds the worker column, empty on the rows it finds; 0010 the link and arguments of "run again", unset.
     assert {row.pop("worker") for row in after[TABLES[0]]} == {""}
     assert {(row.pop("rerun_of_id"), row.pop("arguments")) for row in after[TABLES[0]]} == {(None, None)}
+    # 0012 adds started (unknown), keep (off), and finished: estimated from the last change of the rows that ended.
+    assert {(row.pop("started"), row.pop("keep")) for row in after[TABLES[0]]} == {(None, 0)}
+    finished = [(row["state"], row.pop("finished"), row["modified"]) for row in after[TABLES[0]]]
+    assert {state for state, _, _ in finished} >= {"Succeeded", "In Progress"}
+    for state, ended, modified in finished:
+        assert ended == (modified if state in ("Succeeded", "Failed", "Canceled") else None), state
     assert after == before
 
 
@@ -232,9 +240,13 @@ def test_upgrade_from_0005_keeps_every_row_on_the_test_database(at_0005):
     from user_tasks.models import UserTaskStatus
 
     after = snapshot(apps)
-    # 0008 adds the worker column, empty on the rows it finds; 0010 the link and arguments of "run again", unset.
+    # 0008 adds the worker column, empty on the rows it finds; 0010 the link and arguments of "run again",
+    # unset; 0012 started, finished and keep.
     assert [row.pop("worker") for row in after["UserTaskStatus"]] == ["", ""]
     assert [(row.pop("rerun_of_id"), row.pop("arguments")) for row in after["UserTaskStatus"]] == [(None, None)] * 2
+    assert [(row.pop("started"), row.pop("keep")) for row in after["UserTaskStatus"]] == [(None, False)] * 2
+    # Neither had ended (a custom state is unfinished): no end to estimate.
+    assert [row.pop("finished") for row in after["UserTaskStatus"]] == [None, None]
     assert after == before
     status = UserTaskStatus.objects.get(task_id="task-1")
     assert str(status.artifacts.get(name="Output")) == "<UserTaskArtifact: (Output) user_tasks/2025/03/04/report.csv>"
@@ -248,7 +260,7 @@ def test_upgrade_from_0005_keeps_every_row_on_the_test_database(at_0005):
 
 @pytest.fixture
 def at_0009(transactional_db):
-    """The test database migrated back to before "run again" and messages; forward again afterwards."""
+    """The test database back at 0009 (before run again, messages, the feed, ``started``/``finished``/``keep``)."""
     executor = MigrationExecutor(connection)
     target = [("user_tasks", "0009_field_labels")]
     executor.migrate(target)
@@ -282,6 +294,8 @@ def test_upgrade_to_rerun_and_messages_keeps_every_row_and_adds_what_they_need(a
 
     after = snapshot(apps)
     assert [(row.pop("rerun_of_id"), row.pop("arguments")) for row in after["UserTaskStatus"]] == [(None, None)]
+    for row in after["UserTaskStatus"]:  # what 0012 adds: test_0012_… checks it
+        del row["started"], row["finished"], row["keep"]
     assert after == before
     status = UserTaskStatus.objects.get(task_id="old-1")
     # Kept no arguments: it says so rather than running again with none.
@@ -292,3 +306,45 @@ def test_upgrade_to_rerun_and_messages_keeps_every_row_and_adds_what_they_need(a
     assert Permission.objects.filter(codename="rerun_usertaskstatus", content_type__app_label="user_tasks").exists()
     status.delete()
     assert not apps.get_model("user_tasks", "UserTaskMessage").objects.exists()
+
+
+def test_0012_keeps_every_row_and_estimates_when_finished_ones_ended(at_0009):
+    old = at_0009
+    user = old.get_model("auth", "User").objects.create(username="before-0010")
+    Status = old.get_model("user_tasks", "UserTaskStatus")  # noqa: N806 - a model class
+    long_ago = datetime(2024, 5, 6, 7, 8, 9, tzinfo=dt_timezone.utc)
+    for number, state in enumerate(("Succeeded", "Failed", "Canceled", "In Progress", "Pending", "Retrying")):
+        Status.objects.create(
+            user_id=user.pk,
+            task_id=f"task-{number}",
+            task_class="reports.tasks.export",
+            name=state,
+            state=state,
+            total_steps=2,
+            created=long_ago - timedelta(hours=number + 1),
+            modified=long_ago + timedelta(minutes=number),
+        )
+    before = snapshot(old)
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes("user_tasks"))
+
+    from django.apps import apps
+
+    from user_tasks.models import UserTaskStatus
+
+    after = snapshot(apps)
+    for row in after["UserTaskStatus"]:  # what 0010 adds: the test above checks it
+        del row["rerun_of_id"], row["arguments"]
+    extra = [(row["name"], row.pop("finished"), row.pop("started"), row.pop("keep")) for row in after["UserTaskStatus"]]
+    assert after == before
+    assert extra == [
+        ("Succeeded", long_ago, None, False),
+        ("Failed", long_ago + timedelta(minutes=1), None, False),
+        ("Canceled", long_ago + timedelta(minutes=2), None, False),
+        ("In Progress", None, None, False),
+        ("Pending", None, None, False),
+        ("Retrying", None, None, False),
+    ]
+    # The purge ages the upgraded rows from their estimated end: all three ended ones are old.
+    assert set(UserTaskStatus.objects.expired().values_list("name", flat=True)) == {"Succeeded", "Failed", "Canceled"}

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.utils import translation
+from django.utils import timezone, translation
 
 from tests.factories import make_artifact, make_container, make_family, make_status, reload
 from user_tasks import user_task_stopped
@@ -570,3 +572,123 @@ def test_a_member_sent_after_its_group_succeeded_keeps_the_group_complete(user):
     )
     group = reload(group)
     assert (group.state, group.completed_steps, group.total_steps) == ("Succeeded", 6, 6)
+
+
+# -- start and end times, keep -----------------------------------------------------------
+
+
+def test_start_records_when_the_task_and_its_containers_started(user):
+    container, (first, _second) = make_family(user)
+    first.start()
+    assert first.started is not None and reload(first).started == first.started
+    assert reload(container).started is not None
+    assert reload(first).finished is None
+
+
+ENDS = {"succeed": lambda s: s.succeed(), "fail": lambda s: s.fail("boom"), "cancel": lambda s: s.cancel(revoke=False)}
+
+
+@pytest.mark.parametrize("end", ENDS.values(), ids=ENDS.keys())
+def test_the_change_that_ends_a_task_records_when_it_finished(user, end):
+    status = make_status(user, state="In Progress")
+    end(status)
+    row = reload(status)
+    assert row.finished is not None and row.finished == row.modified == status.finished
+
+
+def test_a_retry_is_not_an_end(user):
+    status = make_status(user, state="In Progress")
+    status.retry()
+    assert reload(status).finished is None
+
+
+def test_a_later_change_does_not_move_the_end_of_a_finished_task(user):
+    status = make_status(user, state="In Progress")
+    status.succeed()
+    ended = reload(status).finished
+    status.set_name("Renamed")
+    status.cancel()
+    assert reload(status).finished == ended
+
+
+def test_members_canceled_with_their_failed_chain_record_their_end(user):
+    chain, (first, second) = make_family(user)
+    first.start()
+    first.fail("boom")
+    assert reload(second).state == "Canceled" and reload(second).finished is not None
+    assert reload(chain).finished is not None
+
+
+def test_keep_is_set_and_unset_by_its_owner(user):
+    status = make_status(user, state="Succeeded")
+    assert status.keep is False
+    assert status.set_keep(True) is True
+    assert reload(status).keep is True
+    status.set_keep(False)
+    assert reload(status).keep is False
+
+
+# -- time left -----------------------------------------------------------------------------
+
+
+def running(user, *, seconds_ago: float, last_report_ago: float, done: int, total: int) -> UserTaskStatus:
+    now = timezone.now()
+    status = make_status(
+        user, state="In Progress", started=now - timedelta(seconds=seconds_ago), completed_steps=done, total_steps=total
+    )
+    UserTaskStatus.objects.filter(pk=status.pk).update(modified=now - timedelta(seconds=last_report_ago))
+    return reload(status)
+
+
+def test_time_left_follows_the_average_pace_since_the_start(user):
+    # 10 steps in 100 s, reported just now: 90 steps left at 10 s each.
+    status = running(user, seconds_ago=100, last_report_ago=0, done=10, total=100)
+    assert status.time_left(now=status.modified) == 900
+
+
+def test_time_left_counts_down_between_reports(user):
+    status = running(user, seconds_ago=100, last_report_ago=0, done=10, total=100)
+    assert status.time_left(now=status.modified + timedelta(seconds=4)) == 896
+
+
+def test_time_left_hardly_moves_on_one_uneven_step(user):
+    status = running(user, seconds_ago=100, last_report_ago=0, done=50, total=100)
+    before = status.time_left(now=status.modified)
+    # One step took 10 times longer than the others: the estimate grows by its share only.
+    status.completed_steps, status.modified = 51, status.modified + timedelta(seconds=20)
+    after = status.time_left(now=status.modified)
+    assert before == 100
+    assert 100 <= after <= 120  # 49 steps at the new average pace (120 s / 51): 116 s
+
+
+def test_time_left_of_an_overdue_step_grows_with_the_wait(user):
+    status = running(user, seconds_ago=20, last_report_ago=10, done=1, total=3)
+    # 1 step in 10 s, 2 left: 20 s at the last report. 40 s later the second step is still under
+    # way: were it done now, 2 steps in 50 s would leave 1 step of 25 s.
+    assert status.time_left(now=status.modified) == 20
+    assert status.time_left(now=status.modified + timedelta(seconds=40)) == 25
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"state": "Pending"},
+        {"state": "Succeeded"},
+        {"state": "Retrying"},
+        {"started": None},
+        {"completed_steps": 0},
+        {"completed_steps": 100},
+    ],
+    ids=["pending", "finished", "retrying", "never-started", "no-step-yet", "all-steps-done"],
+)
+def test_time_left_is_unknown_without_a_pace_or_a_run(user, changes):
+    status = running(user, seconds_ago=100, last_report_ago=0, done=10, total=100)
+    for name, value in changes.items():
+        setattr(status, name, value)
+    assert status.time_left() is None
+
+
+def test_time_left_of_a_custom_state_is_known(user):
+    status = running(user, seconds_ago=100, last_report_ago=0, done=10, total=100)
+    status.state = "Sending e-mails"
+    assert status.time_left(now=status.modified) == 900

@@ -436,6 +436,8 @@ def figures(status) -> dict:
         "completed_steps": status.completed_steps,
         "total_steps": status.total_steps,
         "modified": status.modified.isoformat(),
+        "time_left": None,  # none of these has started with a step done
+        "time_left_text": "",
     }
 
 
@@ -779,3 +781,62 @@ def test_clear_message_counts_the_tasks_the_user_saw(client, user):
     UserTaskStatus.objects.filter(pk__in=[container.pk] + [c.pk for c in children]).update(state="Succeeded")
     response = client.post("/tasks/clear/", {"confirmed": "1"}, follow=True)
     assert "1 finished task was deleted." in response.content.decode()
+
+
+# -- keep, time left -----------------------------------------------------------------------
+
+
+def test_the_keep_button_keeps_a_task_and_then_lets_it_go(logged_in, user):
+    status = make_status(user, state="Succeeded")
+    page = text(logged_in.get(detail_url(status)))
+    assert 'name="keep" value="1"' in page and ">Keep</button>" in page
+
+    response = logged_in.post(action_url(status, "keep"), {"keep": "1"}, follow=True)
+
+    assert UserTaskStatus.objects.get(pk=status.pk).keep is True
+    page = text(response)
+    assert "The task will be kept until you stop keeping it." in page
+    assert 'name="keep" value="0"' in page and "t keep</button>" in page
+
+    logged_in.post(action_url(status, "keep"), {"keep": "0"})
+    assert UserTaskStatus.objects.get(pk=status.pk).keep is False
+
+
+def test_keep_needs_the_right_to_delete(user, other_user):
+    status = make_status(user, state="Succeeded")
+    viewer = make_staff("viewer", "view")
+
+    assert client_for(viewer).post(action_url(status, "keep"), {"keep": "1"}).status_code == 403
+    assert client_for(other_user).post(action_url(status, "keep"), {"keep": "1"}).status_code == 404
+    assert UserTaskStatus.objects.get(pk=status.pk).keep is False
+
+
+def test_clear_leaves_the_tasks_kept(logged_in, user):
+    kept = make_status(user, state="Succeeded")
+    kept.set_keep(True)
+    make_status(user, state="Canceled")
+
+    logged_in.post("/tasks/clear/", {"confirmed": "1"})
+
+    assert list(UserTaskStatus.objects.all()) == [kept]
+
+
+def test_a_running_task_shows_about_how_long_it_has_left(logged_in, user):
+    status = make_status(user, state="In Progress", total_steps=10)
+    now = datetime.now(timezone.utc)
+    UserTaskStatus.objects.filter(pk=status.pk).update(
+        started=now - timedelta(minutes=5), modified=now, completed_steps=5
+    )
+
+    assert "about 5 minutes left" in text(logged_in.get(detail_url(status)))
+    assert "about 5 minutes left" in text(logged_in.get("/tasks/"))
+    live = logged_in.get(live_url(status)).json()
+    assert live["time_left_text"] == "about 5 minutes left" and 280 <= live["time_left"] <= 300
+
+
+def test_a_finished_task_shows_when_it_finished_and_no_time_left(logged_in, user):
+    status = make_status(user, state="In Progress", total_steps=10)
+    status.succeed()
+    page = text(logged_in.get(detail_url(status)))
+    assert "<dt>Finished</dt>" in page
+    assert "left</span>" not in page

@@ -157,8 +157,8 @@ def test_a_refused_send_in_eager_mode_is_not_mistaken_for_a_broker_failure(user,
 
 def test_the_purge_command_deletes_old_statuses(user, capsys):
     old = make_status(user, state="Succeeded")
-    UserTaskStatus.objects.filter(pk=old.pk).update(created=timezone.now() - timedelta(days=31))
-    young = make_status(user, state="Succeeded")
+    UserTaskStatus.objects.filter(pk=old.pk).update(finished=timezone.now() - timedelta(days=31))
+    young = make_status(user, state="Succeeded", finished=timezone.now())
     call_command("purge_user_tasks")
     assert list(UserTaskStatus.objects.values_list("pk", flat=True)) == [young.pk]
     assert "Deleted 1 status(es)." in capsys.readouterr().out
@@ -168,9 +168,9 @@ def test_the_purge_command_dry_run_counts_old_statuses_and_their_members_and_del
     container, _members = make_family(user, task_class="celery.group", members=2)
     old_single = make_status(user, state="Succeeded")
     long_ago = timezone.now() - timedelta(days=31)
-    # Members created after their container are purged with it, so they count too.
-    UserTaskStatus.objects.filter(pk__in=[container.pk, old_single.pk]).update(created=long_ago)
-    make_status(user, state="Succeeded")
+    # The members of a container that finished long ago are purged with it, so they count too.
+    UserTaskStatus.objects.filter(pk__in=[container.pk, old_single.pk]).update(state="Succeeded", finished=long_ago)
+    make_status(user, state="Succeeded", finished=timezone.now())
     call_command("purge_user_tasks", "--dry-run")
     assert "4 status(es) would be deleted." in capsys.readouterr().out
     assert UserTaskStatus.objects.count() == 5

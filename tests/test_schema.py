@@ -58,6 +58,7 @@ def test_every_endpoint_is_described(schema):
     assert operations == {
         ("get", "/api/tasks/"),
         ("get", "/api/tasks/{uuid}/"),
+        ("post", "/api/tasks/{uuid}/keep/"),
         ("delete", "/api/tasks/{uuid}/"),
         ("post", "/api/tasks/{uuid}/cancel/"),
         ("post", "/api/tasks/{uuid}/rerun/"),

@@ -145,3 +145,50 @@ def test_nothing_is_prepared_inside_a_transaction_nor_when_turned_off(user, prep
 
     assert prepared_here() == set()
     assert UserTaskStatus.objects.get(pk=status.pk).completed_steps == 2
+
+
+@pytest.mark.django_db
+def test_start_records_when_the_task_started_in_its_one_statement(user):
+    status = make_status(user)
+    began = timezone.now() - timezone.timedelta(seconds=3)
+
+    with CaptureQueriesContext(connection) as queries:
+        assert statements.start("default", status.task_id, "w@h", started=began) == 1
+
+    assert len(queries) == 1
+    status.refresh_from_db()
+    assert (status.state, status.started, status.finished) == ("In Progress", began, None)
+    assert status.modified > began
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("held_start", [False, True], ids=["succeed", "start_and_succeed"])
+def test_success_records_when_the_task_finished_in_its_one_statement(user, held_start):
+    status = make_status(user, state="Pending" if held_start else "In Progress")
+    began, ended = timezone.now() - timezone.timedelta(seconds=5), timezone.now()
+
+    with CaptureQueriesContext(connection) as queries:
+        if held_start:
+            statements.start_and_succeed("default", status.task_id, "w@h", started=began, modified=ended)
+        else:
+            statements.succeed("default", status.task_id, modified=ended)
+
+    assert len(queries) == 1
+    status.refresh_from_db()
+    assert (status.state, status.finished, status.modified) == ("Succeeded", ended, ended)
+    assert status.started == (began if held_start else None)
+
+
+@pytest.mark.django_db
+def test_a_new_status_is_not_kept_and_has_no_times(user):
+    values = [
+        field.get_db_prep_save(value, connection)
+        for field, value in zip(
+            [UserTaskStatus._meta.get_field(name) for name in statements.INSERTED],
+            [uuid.uuid4(), *[timezone.now()] * 2, False, "t-new", "x.y", "Export", 3],
+            strict=True,
+        )
+    ]
+    statements.insert("default", values, user.pk, None)
+
+    assert UserTaskStatus.objects.values_list("keep", "started", "finished").get(task_id="t-new") == (False, None, None)

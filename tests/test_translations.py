@@ -227,7 +227,7 @@ def test_live_progress_of_a_page_answers_in_the_language_of_each_request(client,
 def test_confirmation_and_result_of_clearing_are_french(client, user):
     client.force_login(user)
     question = client.get("/tasks/clear/", **FRENCH).content.decode()
-    assert f"Supprimer toutes vos tâches terminées et leurs résultats{NBSP}?" in question
+    assert f"Supprimer toutes vos tâches terminées et leurs résultats, sauf celles que vous gardez{NBSP}?" in question
     assert "Retour" in question
     result = client.post("/tasks/clear/", {"confirmed": "1"}, follow=True, **FRENCH).content.decode()
     # Nothing was deleted: French puts 0 in the singular.

@@ -120,13 +120,13 @@ class UserTaskStatusAdmin(admin.ModelAdmin):
     """
 
     list_display = ("name", "user", "state_display", "progress_bar", "created", "modified")
-    list_filter = (StateFilter, ("task_class", TaskClassFilter))
+    list_filter = (StateFilter, "keep", ("task_class", TaskClassFilter))
     # The owner is shown on every row: fetch it in the same query.
     list_select_related = ("user",)
     # Ids are pasted whole: exact matches only (``=`` compares text, so any input is safe).
     search_fields = ("=uuid", "=task_id", "name")
     ordering = ("-created",)
-    actions = ("cancel_selected", "rerun_selected")
+    actions = ("cancel_selected", "rerun_selected", "keep_selected", "stop_keeping_selected")
     inlines = (ArtifactInline, MessageInline)
     fields = (
         "name",
@@ -143,7 +143,10 @@ class UserTaskStatusAdmin(admin.ModelAdmin):
         "parent",
         "is_container",
         "rerun_of",
+        "keep",
         "created",
+        "started",
+        "finished",
         "modified",
     )
     readonly_fields = tuple(field for field in fields if field != "name")
@@ -202,6 +205,24 @@ class UserTaskStatusAdmin(admin.ModelAdmin):
         for status in cast(UserTaskStatusQuerySet, queryset).unfinished():
             status.cancel()
         super().delete_queryset(request, queryset)
+
+    @admin.action(description=_("Keep selected tasks from the purge"), permissions=["delete"])
+    def keep_selected(self, request: HttpRequest, queryset: QuerySet[UserTaskStatus]) -> None:
+        """Mark the selected statuses kept: no purge deletes them until unmarked."""
+        count = queryset.change(keep=True)  # type: ignore[attr-defined]
+        self.message_user(
+            request, ngettext("%(count)d task is kept.", "%(count)d tasks are kept.", count) % {"count": count}
+        )
+
+    @admin.action(description=_("Stop keeping selected tasks"), permissions=["delete"])
+    def stop_keeping_selected(self, request: HttpRequest, queryset: QuerySet[UserTaskStatus]) -> None:
+        """Let the purge delete the selected statuses again once they are old."""
+        count = queryset.change(keep=False)  # type: ignore[attr-defined]
+        self.message_user(
+            request,
+            ngettext("%(count)d task is no longer kept.", "%(count)d tasks are no longer kept.", count)
+            % {"count": count},
+        )
 
     @admin.action(description=_("Cancel selected tasks"), permissions=["cancel"])
     def cancel_selected(self, request: HttpRequest, queryset: QuerySet[UserTaskStatus]) -> None:

@@ -16,7 +16,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from . import user_task_stopped
+from . import mail, user_task_stopped
 
 if TYPE_CHECKING:
     from .models import UserTaskStatus
@@ -66,8 +66,14 @@ def announce(status: UserTaskStatus) -> None:
     send(status)
 
 
+def wanted(sender: type) -> bool:
+    """Whether an end of a status of ``sender`` is announced to anyone: without, the worker need not read it."""
+    return user_task_stopped.has_listeners(sender) or mail.enabled()
+
+
 def send(status: UserTaskStatus) -> None:
-    """Send ``user_task_stopped`` for ``status``; a receiver that raises is logged, never propagated."""
+    """Send ``user_task_stopped`` for ``status``, and its owner's e-mail; a receiver that raises is logged."""
     for receiver, response in user_task_stopped.send_robust(sender=status._meta.concrete_model, status=status):
         if isinstance(response, Exception):
             logger.error("user_task_stopped receiver %r raised", receiver, exc_info=response)
+    mail.task_stopped(status)

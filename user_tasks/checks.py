@@ -6,15 +6,15 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings as django_settings
-from django.core.checks import Error, Tags, register
+from django.core.checks import Error, Tags, Warning, register
 from django.utils.module_loading import import_string
 
 from .conf import ARTIFACT_STORAGE_ALIAS, get_storage, settings
 
 
 @register(Tags.compatibility)
-def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error]:
-    errors = []
+def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error | Warning]:
+    errors: list[Error | Warning] = []
     max_age = settings.USER_TASKS_MAX_AGE
     if not isinstance(max_age, timedelta) or max_age <= timedelta(0):
         errors.append(
@@ -22,6 +22,15 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error]:
                 "USER_TASKS_MAX_AGE must be a positive datetime.timedelta.",
                 hint=f"It is {max_age!r}; for example use timedelta(days=30).",
                 id="user_tasks.E001",
+            )
+        )
+    failed_max_age = settings.USER_TASKS_FAILED_MAX_AGE
+    if failed_max_age is not None and (not isinstance(failed_max_age, timedelta) or failed_max_age <= timedelta(0)):
+        errors.append(
+            Error(
+                "USER_TASKS_FAILED_MAX_AGE must be None or a positive datetime.timedelta.",
+                hint=f"It is {failed_max_age!r}; for example use timedelta(days=90).",
+                id="user_tasks.E005",
             )
         )
     import_path = settings.artifact_storage_path
@@ -54,6 +63,14 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error]:
                     id="user_tasks.E003",
                 )
             )
+    if settings.USER_TASKS_EMAIL_WHEN_DONE and not settings.USER_TASKS_SITE_URL:
+        errors.append(
+            Warning(
+                "USER_TASKS_EMAIL_WHEN_DONE is on but USER_TASKS_SITE_URL is not set: the e-mails carry no links.",
+                hint='Set USER_TASKS_SITE_URL to the address of the site, such as "https://example.com".',
+                id="user_tasks.W001",
+            )
+        )
     batch = settings.USER_TASKS_PURGE_BATCH_SIZE
     if not isinstance(batch, int) or isinstance(batch, bool) or batch < 1:
         errors.append(

@@ -22,11 +22,37 @@ class LazySettings:
 
     @property
     def USER_TASKS_MAX_AGE(self) -> timedelta:  # noqa: N802 - named like the setting
-        """How old (from creation) a status may grow before ``purge_old_user_tasks`` deletes it.
+        """How long after it finished a status is kept before ``purge_old_user_tasks`` deletes it.
 
-        Default: 30 days.
+        Counted from the end of the task (``finished``), so a task is never purged while it
+        runs; statuses marked "keep" are never purged. Default: 30 days.
         """
         return getattr(django_settings, "USER_TASKS_MAX_AGE", timedelta(days=30))
+
+    @property
+    def USER_TASKS_FAILED_MAX_AGE(self) -> timedelta | None:  # noqa: N802
+        """How long after it failed a Failed status is kept, when it should differ from ``USER_TASKS_MAX_AGE``.
+
+        Longer, say, to keep failures around for support. Default: ``None`` (``USER_TASKS_MAX_AGE``).
+        """
+        return getattr(django_settings, "USER_TASKS_FAILED_MAX_AGE", None)
+
+    @property
+    def USER_TASKS_EMAIL_WHEN_DONE(self) -> bool:  # noqa: N802
+        """Whether the owner of a top-level task gets an e-mail when it ends (see ``user_tasks.mail``).
+
+        Sent with Django's e-mail settings (``EMAIL_BACKEND``, ``DEFAULT_FROM_EMAIL``); a task
+        class opts out with ``email_when_done = False``. Default: False.
+        """
+        return getattr(django_settings, "USER_TASKS_EMAIL_WHEN_DONE", False)
+
+    @property
+    def USER_TASKS_SITE_URL(self) -> str | None:  # noqa: N802
+        """The site's address, such as ``"https://example.com"``, for the absolute links of e-mails.
+
+        A worker has no request to learn it from. Default: ``None`` (e-mails carry no links).
+        """
+        return getattr(django_settings, "USER_TASKS_SITE_URL", None)
 
     @property
     def USER_TASKS_ARTIFACT_STORAGE(self) -> Storage:  # noqa: N802

@@ -23,7 +23,10 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
+
+from django.utils import timezone
 
 from . import coalesce, durable, statements
 from .conf import settings
@@ -39,6 +42,7 @@ class Start:
     alias: str
     task_id: str
     worker: str
+    at: datetime = field(default_factory=timezone.now)  # when the task began: its ``started``, written late
     written: bool = False
     timer: coalesce.Timer | None = None  # the writing thread's, at the delay
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -85,7 +89,7 @@ def write(start: Start) -> None:
                 "start",
                 (),
                 {"worker": start.worker},
-                lambda: statements.start(start.alias, start.task_id, start.worker),
+                lambda: statements.start(start.alias, start.task_id, start.worker, started=start.at),
             )
 
 

@@ -78,31 +78,59 @@ class UserTaskStatusQuerySet(models.QuerySet["UserTaskStatus"]):
 
         A task found started already was redelivered after its worker was lost: that
         counts as one more attempt (a retry counted its attempt when it was recorded).
+        ``started`` records when this attempt began (the time left is counted from it).
         """
         waiting = (UserTaskStatus.PENDING, UserTaskStatus.RETRYING)
+        now = modified or timezone.now()
         # ``attempts`` first: MySQL and MariaDB apply an UPDATE's assignments left to right, so
         # a ``state`` assigned before it would be the state its CASE reads.
         return self.unfinished().change(
             attempts=Case(When(state__in=waiting, then=F("attempts")), default=F("attempts") + 1),
             state=UserTaskStatus.IN_PROGRESS,
             worker=worker[:255],
-            modified=modified,
+            started=now,
+            modified=now,
         )
 
     def mark_succeeded(self, *, modified: datetime | None = None) -> int:
         """Unfinished rows succeed, their progress complete."""
-        return self.unfinished().change(
-            state=UserTaskStatus.SUCCEEDED, completed_steps=F("total_steps"), modified=modified
-        )
+        return self._finish(UserTaskStatus.SUCCEEDED, modified, completed_steps=F("total_steps"))
 
     def mark_failed(self, *, modified: datetime | None = None) -> int:
-        return self.unfinished().change(state=UserTaskStatus.FAILED, modified=modified)
+        return self._finish(UserTaskStatus.FAILED, modified)
 
     def mark_canceled(self, *, modified: datetime | None = None) -> int:
-        return self.unfinished().change(state=UserTaskStatus.CANCELED, modified=modified)
+        return self._finish(UserTaskStatus.CANCELED, modified)
+
+    def _finish(self, state: str, modified: datetime | None, **values: Any) -> int:
+        """Unfinished rows reach the final ``state``; ``finished`` records when, in the same statement."""
+        now = modified or timezone.now()
+        return self.unfinished().change(state=state, finished=now, modified=now, **values)
 
     def mark_retrying(self, *, modified: datetime | None = None) -> int:
         return self.unfinished().change(state=UserTaskStatus.RETRYING, attempts=F("attempts") + 1, modified=modified)
+
+    def expired(self, now: datetime | None = None) -> UserTaskStatusQuerySet:
+        """The statuses the purge deletes: top-level, finished longer ago than their max age, not kept.
+
+        The age counts from ``finished`` (``USER_TASKS_MAX_AGE``, or ``USER_TASKS_FAILED_MAX_AGE``
+        for a failed task when set): a task running longer than the max age is never purged
+        while it runs. The statuses inside a container go with it, never on their own; a
+        container holding a kept status is kept too.
+        """
+        now = now or timezone.now()
+        max_age, failed_max_age = settings.USER_TASKS_MAX_AGE, settings.USER_TASKS_FAILED_MAX_AGE
+        if failed_max_age is None:
+            old = _ended_before(FINAL_STATES, now - max_age)
+        else:
+            others = tuple(state for state in FINAL_STATES if state != UserTaskStatus.FAILED)
+            old = _ended_before(others, now - max_age) | _ended_before((UserTaskStatus.FAILED,), now - failed_max_age)
+        kept = self.model._default_manager.db_manager(self.db).filter(keep=True)
+        holding_kept = Q()
+        for way in ("parent", "parent__parent", "parent__parent__parent"):
+            # No NULL in the list: ``NOT IN`` a list holding one is never true.
+            holding_kept |= Q(pk__in=kept.filter(**{f"{way}__isnull": False}).values(way))
+        return self.filter(old, parent__isnull=True, keep=False).exclude(holding_kept)
 
     def create_planned(self, rows: Sequence[Row], own: str) -> set[str]:
         """Insert the rows a send planned (containers first), skipping those recorded already.
@@ -174,6 +202,15 @@ class UserTaskStatusQuerySet(models.QuerySet["UserTaskStatus"]):
             with transaction.atomic(using=self.db):
                 deleted += _delete_statuses(self.db, ids)
         return deleted
+
+
+def _ended_before(states: tuple[str, ...], cutoff: datetime) -> Q:
+    """Statuses in one of the final ``states`` that ended before ``cutoff``.
+
+    A final status without ``finished`` was ended by code older than the column (a worker not
+    yet upgraded while the migration ran): its last change, ``modified``, stands for it.
+    """
+    return Q(state__in=states) & (Q(finished__lt=cutoff) | Q(finished__isnull=True, modified__lt=cutoff))
 
 
 def _inside(containers: Any, lookup: str = "") -> Q:
@@ -351,6 +388,29 @@ class UserTaskStatus(TimeStamped):
         help_text=_("The arguments of the call, kept so that it can be run again"),
     )
 
+    # When the latest attempt began and when the task reached its final state (the purge counts
+    # its age from then); both written by the statement that changes the state. Empty for tasks
+    # recorded before these columns existed (``finished`` was estimated from ``modified``).
+    started = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        verbose_name=_("started"),
+        help_text=_("When a worker started the latest attempt of the task"),
+    )
+    finished = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        verbose_name=_("finished"),
+        help_text=_("When the task reached its final state"),
+    )
+    keep = models.BooleanField(
+        default=False,
+        verbose_name=_("keep"),
+        help_text=_("Kept statuses are never deleted by the purge of old tasks"),
+    )
+
     objects = UserTaskStatusQuerySet.as_manager()
 
     class Meta:
@@ -364,6 +424,7 @@ class UserTaskStatus(TimeStamped):
         indexes = [
             models.Index(fields=["user", "-created"], name="user_tasks_owner_newest_idx"),
             models.Index(fields=["state", "modified"], name="user_tasks_state_modified_idx"),
+            models.Index(fields=["finished"], name="user_tasks_finished_idx"),
         ]
 
     def __str__(self) -> str:
@@ -393,6 +454,26 @@ class UserTaskStatus(TimeStamped):
         # writing its output, and only success shows a full bar.
         return min(math.floor(self.completed_steps * 1000 / self.total_steps) / 10, 99.9)
 
+    def time_left(self, now: datetime | None = None) -> int | None:
+        """Seconds the running task still needs, estimated from its start, steps done and total; ``None`` if unknown.
+
+        Known once an In Progress (or custom-state) task with a start time has reported some of
+        its steps and not all. The pace is the average time per step from ``started`` to the
+        last change (``modified``, the time of the last progress written), which one uneven step
+        moves by its share only; the estimate then counts down between reports, and never says
+        less than the pace it would have if the step under way ended now. A copy of the row is all it reads: no query.
+        """
+        if self.is_finished or self.state in (self.PENDING, self.RETRYING) or self.started is None:
+            return None
+        done, total = self.completed_steps, self.total_steps
+        if not 0 < done < total:
+            return None
+        now = now or timezone.now()
+        per_step = max((self.modified - self.started).total_seconds(), 0.0) / done
+        counting_down = per_step * (total - done) - max((now - self.modified).total_seconds(), 0.0)
+        overdue = max((now - self.started).total_seconds(), 0.0) / (done + 1) * (total - done - 1)
+        return math.ceil(max(counting_down, overdue, 1.0))
+
     @property
     def children(self) -> UserTaskStatusQuerySet:
         """The statuses directly inside this container (``usertaskstatus_set`` is kept for 4.0 code)."""
@@ -404,6 +485,13 @@ class UserTaskStatus(TimeStamped):
             self.cancel()
         return super().delete(*args, **kwargs)
 
+    def set_keep(self, keep: bool = True) -> bool:
+        """Mark the status kept (or no longer kept): no purge deletes a kept status, nor its container.
+
+        ``False`` if the status was deleted meanwhile.
+        """
+        return self._change(Q(), keep=bool(keep))
+
     # -- state changes ---------------------------------------------------------------
 
     @durable.change
@@ -412,12 +500,12 @@ class UserTaskStatus(TimeStamped):
 
         Raises ``TaskCanceledException`` if the task was canceled before it started.
         """
+        now = timezone.now()
         if self.is_container:
-            applied = self._change(Q(state__in=(self.PENDING, self.RETRYING)), state=self.IN_PROGRESS)
+            applied = self._change(Q(state__in=(self.PENDING, self.RETRYING)), state=self.IN_PROGRESS, started=now)
         else:
-            now = timezone.now()
             started = self._row().mark_started(worker, modified=now)
-            applied = self._apply(started, now, state=self.IN_PROGRESS, worker=worker[:255])
+            applied = self._apply(started, now, state=self.IN_PROGRESS, worker=worker[:255], started=now)
             if not applied:
                 self._raise_if_canceled()
         # A container already running (as loaded with this status) needs no UPDATE.
@@ -476,7 +564,7 @@ class UserTaskStatus(TimeStamped):
         ):
             _revoke(self.task_id)
         now = timezone.now()
-        if not self._apply(self._row().mark_canceled(modified=now), now, state=self.CANCELED):
+        if not self._apply(self._row().mark_canceled(modified=now), now, state=self.CANCELED, finished=now):
             # Finished already: show the state it keeps. Deleted meanwhile: nothing left to cancel.
             with suppress(UserTaskStatus.DoesNotExist):
                 self.refresh_from_db(fields=["state", "modified"])
@@ -496,7 +584,7 @@ class UserTaskStatus(TimeStamped):
         # One transaction: no reader may see Failed without the message.
         with transaction.atomic(using=self._state.db):
             now = timezone.now()
-            if not self._apply(self._row().mark_failed(modified=now), now, state=self.FAILED):
+            if not self._apply(self._row().mark_failed(modified=now), now, state=self.FAILED, finished=now):
                 return
             UserTaskArtifact.objects.create(status=self, name="Error", text=message)
         if self.is_container:
@@ -538,7 +626,7 @@ class UserTaskStatus(TimeStamped):
         with coalesce.dropped(self):
             remaining = self._remaining_steps() if self.parent is not None else 0
             now = timezone.now()
-            if not self._apply(self._row().mark_succeeded(modified=now), now, state=self.SUCCEEDED):
+            if not self._apply(self._row().mark_succeeded(modified=now), now, state=self.SUCCEEDED, finished=now):
                 return
         self.completed_steps = self.total_steps
         self.notify_stopped()
@@ -674,9 +762,8 @@ class UserTaskStatus(TimeStamped):
             return
         for child in self.children.filter(state=self.PENDING, is_container=False):
             now = timezone.now()
-            if child._apply(
-                child._row().filter(state=self.PENDING).mark_canceled(modified=now), now, state=self.CANCELED
-            ):
+            canceled = child._row().filter(state=self.PENDING).mark_canceled(modified=now)
+            if child._apply(canceled, now, state=self.CANCELED, finished=now):
                 child.notify_stopped()
 
     def _row(self) -> UserTaskStatusQuerySet:

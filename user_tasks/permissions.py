@@ -142,11 +142,13 @@ class UserTaskPermission(BasePermission):
 class StatusPermission(UserTaskPermission):
     """Each action on a status needs the matching right on it."""
 
-    #: The right each view action needs; actions not listed need only "view".
+    #: The right each view action needs; actions not listed need only "view". Whoever may delete a
+    #: status may decide that it stays: keeping needs the right to delete.
     actions = {
         "destroy": "delete",
         "cancel": "cancel",
         "rerun": "rerun",
+        "keep": "delete",
         "update": "change",
         "partial_update": "change",
     }

@@ -17,6 +17,7 @@ from rest_framework.relations import Hyperlink
 from rest_framework.reverse import reverse
 from rest_framework.utils import html
 
+from .humanize import time_left_text
 from .models import UserTaskArtifact, UserTaskMessage, UserTaskStatus
 
 
@@ -91,6 +92,15 @@ class StatusSerializer(LinkingSerializer):
             "null in lists, which stay one query whatever the page size"
         )
     )
+    time_left = serializers.SerializerMethodField(
+        help_text=(
+            "Estimated seconds until a running task ends, from its start, steps done and total; "
+            "null while unknown (not running, no step done yet) and once finished"
+        )
+    )
+    time_left_text = serializers.SerializerMethodField(
+        help_text="The estimate in the user's language ('about 2 minutes left'); '' while unknown"
+    )
 
     class Meta:
         model = UserTaskStatus
@@ -111,6 +121,11 @@ class StatusSerializer(LinkingSerializer):
             "is_container",
             "rerun_of",
             "messages",
+            "started",
+            "finished",
+            "time_left",
+            "time_left_text",
+            "keep",
         )
         read_only_fields = fields
 
@@ -120,6 +135,18 @@ class StatusSerializer(LinkingSerializer):
         if self.parent is not None:
             return None
         return MessageSerializer(status.recent_messages(), many=True).data
+
+    def get_time_left(self, status: UserTaskStatus) -> int | None:
+        return status.time_left()
+
+    def get_time_left_text(self, status: UserTaskStatus) -> str:
+        return time_left_text(status.time_left())
+
+
+class KeepSerializer(serializers.Serializer):
+    """What ``POST tasks/{uuid}/keep/`` accepts: whether to keep the status (true when left out)."""
+
+    keep = serializers.BooleanField(default=True, help_text="true keeps the status from the purge; false lets it go")
 
 
 class CanceledSerializer(StatusSerializer):

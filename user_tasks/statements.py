@@ -38,25 +38,34 @@ LOGGER = logging.getLogger(__name__)
 _FINAL = ("Succeeded", "Failed", "Canceled")
 _WAITING = ("Pending", "Retrying")
 
+#: The times an ``UPDATE`` records besides ``modified``, written right after it: a task's start
+#: (``started``) and end (``finished``) are recorded by the statement that changes its state.
+_TIMES = {"start": ("started",), "succeed": ("finished",), "start_and_succeed": ("started", "finished")}
+
+#: The values of an ``UPDATE``'s ``_TIMES``; ``None`` stands for the ``modified`` it writes.
+Times = tuple[datetime | None, ...]
+
 #: The fields a send gives a new status, in the order ``insert()`` takes their values.
 INSERTED = ("uuid", "created", "modified", "is_container", "task_id", "task_class", "name", "total_steps")
 #: Those every new status starts with, written in the statement.
-_STARTING = {"state": "'Pending'", "completed_steps": "0", "attempts": "1", "worker": "''"}
+_STARTING = {"state": "'Pending'", "completed_steps": "0", "attempts": "1", "worker": "''", "keep": "FALSE"}
 
 
-def start(alias: str, task_id: str, worker: str) -> int:
-    """``UserTaskStatusQuerySet.mark_started()`` of the status of ``task_id``."""
-    return _change(alias, "start", [worker[:255], task_id])
+def start(alias: str, task_id: str, worker: str, *, started: datetime | None = None) -> int:
+    """``UserTaskStatusQuerySet.mark_started()`` of the status of ``task_id``, which began at ``started`` (now)."""
+    return _change(alias, "start", [worker[:255], task_id], times=(started,))
 
 
 def succeed(alias: str, task_id: str, *, modified: datetime | None = None) -> int:
-    """``UserTaskStatusQuerySet.mark_succeeded()`` of the status of ``task_id``."""
-    return _change(alias, "succeed", [task_id], modified)
+    """``UserTaskStatusQuerySet.mark_succeeded()`` of the status of ``task_id``; it finished at ``modified``."""
+    return _change(alias, "succeed", [task_id], modified, times=(None,))
 
 
-def start_and_succeed(alias: str, task_id: str, worker: str, *, modified: datetime | None = None) -> int:
+def start_and_succeed(
+    alias: str, task_id: str, worker: str, *, started: datetime | None = None, modified: datetime | None = None
+) -> int:
     """``start()`` and ``succeed()`` in one statement, for a task whose start was held (``user_tasks.deferred``)."""
-    return _change(alias, "start_and_succeed", [worker[:255], task_id], modified)
+    return _change(alias, "start_and_succeed", [worker[:255], task_id], modified, times=(started, None))
 
 
 def add_steps(alias: str, pk: int, steps: int, *, container: bool, modified: datetime | None = None) -> int:
@@ -92,12 +101,17 @@ def insert(alias: str, values: list[Any], user_id: Any, parent: str | None) -> b
     return _execute(connections[alias], "insert_parented", [*values, parent, user_id]) == 1
 
 
-def _change(alias: str, name: str, params: list[Any], modified: datetime | None = None) -> int:
-    """Run the ``UPDATE`` ``name``, writing ``modified`` (now, unless given: the caller keeps the time it gave)."""
+def _change(alias: str, name: str, params: list[Any], modified: datetime | None = None, *, times: Times = ()) -> int:
+    """Run the ``UPDATE`` ``name``, writing ``modified`` (now, unless given: the caller keeps the time it gave).
+
+    ``times`` are the values of the statement's ``_TIMES`` columns, in order; ``None`` writes ``modified``'s.
+    """
     connection = connections[alias]
     _skip_health_check(connection)
-    written = field("modified").get_db_prep_save(modified or timezone.now(), connection)
-    return _execute(connection, name, [written, *params])
+    modified = modified or timezone.now()
+    prepare = field("modified").get_db_prep_save
+    written = [prepare(time or modified, connection) for time in (modified, *times)]
+    return _execute(connection, name, [*written, *params])
 
 
 def _skip_health_check(connection: Any) -> None:
@@ -307,7 +321,7 @@ def _literals(values: Any) -> str:
 
 
 def _update(connection: Any, name: str) -> Statement:
-    """The ``UPDATE`` ``name`` for ``connection``'s database; its first parameter is always ``modified``."""
+    """The ``UPDATE`` ``name`` for ``connection``'s database; its first parameters: ``modified``, its ``_TIMES``."""
     from .models import UserTaskStatus
 
     vendor, quote = connection.vendor, connection.ops.quote_name
@@ -342,7 +356,9 @@ def _update(connection: Any, name: str) -> Statement:
         "container_steps": (f"{column('id')} = %s AND {unfinished}", ("id",)),
     }
     (assignments, assigned), (condition, compared) = sets[name], where[name]
+    times = _TIMES.get(name, ())
+    timed = "".join(f"{column(time)} = %s, " for time in times)
     return Statement(
-        f"UPDATE {table} SET {column('modified')} = %s, {assignments} WHERE {condition}",
-        tuple(field(name) for name in ("modified", *assigned, *compared)),
+        f"UPDATE {table} SET {column('modified')} = %s, {timed}{assignments} WHERE {condition}",
+        tuple(field(name) for name in ("modified", *times, *assigned, *compared)),
     )

@@ -17,7 +17,7 @@ from django.db import router
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from . import announce, canvas, coalesce, deferred, durable, rerun, statements, user_task_stopped
+from . import announce, canvas, coalesce, deferred, durable, rerun, statements
 from .conf import settings
 from .exceptions import TaskCanceledException
 from .models import UserTaskStatus, UserTaskStatusQuerySet
@@ -189,13 +189,15 @@ class UserTaskMixin:
                 {},
                 (lambda: statements.succeed(alias, task_id, modified=now))
                 if start is None
-                else (lambda: statements.start_and_succeed(alias, task_id, start.worker, modified=now)),
+                else (
+                    lambda: statements.start_and_succeed(alias, task_id, start.worker, started=start.at, modified=now)
+                ),
             )
         if not succeeded:
             return
         if status is not None:
             status._apply(succeeded, now, state=UserTaskStatus.SUCCEEDED, completed_steps=status.total_steps)
-        if user_task_stopped.has_listeners(UserTaskStatus):
+        if announce.wanted(UserTaskStatus):
             self.status.notify_stopped()
 
     def user_task_failed(self, exception: BaseException, task_id: str | None = None) -> None:
@@ -414,7 +416,9 @@ def refuse(error: Exception) -> None:
 
 @shared_task(name="user_tasks.tasks.purge_old_user_tasks")
 def purge_old_user_tasks() -> int:
-    """Delete statuses (with their artifacts and files) created more than ``USER_TASKS_MAX_AGE`` ago.
+    """Delete statuses (with their artifacts and files) that finished more than ``USER_TASKS_MAX_AGE`` ago.
+
+    Unfinished and kept statuses stay (see ``UserTaskStatusQuerySet.expired``).
 
     Meant to run on a schedule (Celery beat); works in batches of
     ``USER_TASKS_PURGE_BATCH_SIZE``. Returns how many statuses it deleted.
@@ -423,8 +427,8 @@ def purge_old_user_tasks() -> int:
 
 
 def expired_statuses() -> UserTaskStatusQuerySet:
-    """The statuses created more than ``USER_TASKS_MAX_AGE`` ago: those the purge deletes (with their contents)."""
-    return UserTaskStatus.objects.filter(created__lt=timezone.now() - settings.USER_TASKS_MAX_AGE)
+    """The statuses the purge deletes (with their contents): see ``UserTaskStatusQuerySet.expired``."""
+    return UserTaskStatus.objects.expired()
 
 
 @shared_task(name="user_tasks.tasks.repair_lost_user_tasks")

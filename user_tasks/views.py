@@ -40,6 +40,7 @@ from .serializers import (
     ClearedSerializer,
     ClearSerializer,
     ErrorSerializer,
+    KeepSerializer,
     StatusSerializer,
 )
 
@@ -247,17 +248,37 @@ class StatusViewSet(
         return Response(self.get_serializer(repeated).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
+        summary="Keep a task, or stop keeping it",
+        description=(
+            "A kept status is never deleted by the purge of old tasks (nor by ``clear``) until unmarked. "
+            'Send ``{"keep": false}`` to unmark it; an empty body keeps it. Needs the right to delete the status '
+            "(owners have it). Answers 200 with the status."
+        ),
+        request=KeepSerializer,
+        responses={200: StatusSerializer, 400: OpenApiTypes.OBJECT, **ERRORS},
+    )
+    @action(detail=True, methods=["post"])
+    def keep(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Mark the status kept, or not, as the body says."""
+        instance = self.get_object()
+        choice = KeepSerializer(data=request.data)
+        choice.is_valid(raise_exception=True)
+        if not instance.set_keep(choice.validated_data["keep"]):
+            raise NotFound()  # deleted meanwhile
+        return Response(self.get_serializer(instance).data)
+
+    @extend_schema(
         summary="Delete your finished tasks", request=ClearSerializer, responses={200: ClearedSerializer, **LIST_ERRORS}
     )
     @action(detail=False, methods=["post"], serializer_class=ClearSerializer)
     def clear(self, request: Request) -> Response:
-        """Delete the caller's own finished statuses (with ``before``: only those created earlier)."""
+        """Delete the caller's own finished statuses, but kept ones (with ``before``: only those created earlier)."""
         # The query string stands in for an absent (or empty) body only: a body of null, [] or 0 is
         # refused by the serializer rather than read as "no limit", which would clear everything.
         body = request.data
         choice = ClearSerializer(data=request.query_params if isinstance(body, Mapping) and not body else body)
         choice.is_valid(raise_exception=True)
-        finished = UserTaskStatus.objects.finished().filter(user=request.user, parent__isnull=True)
+        finished = UserTaskStatus.objects.finished().filter(user=request.user, parent__isnull=True, keep=False)
         if "before" in choice.validated_data:
             finished = finished.filter(created__lt=choice.validated_data["before"])
         deleted = finished.purge(batch_size=settings.USER_TASKS_PURGE_BATCH_SIZE)

@@ -180,6 +180,18 @@ class DemoStatuses:
             uuid=uuid,
         )
 
+    def change_started(self, uuid: str, minutes_ago: float, **fields: object) -> None:
+        """``change()``, the task's start put ``minutes_ago`` minutes before now."""
+        self._run(
+            "from datetime import timedelta\n"
+            "from django.utils import timezone\n"
+            f"started = timezone.now() - timedelta(minutes={minutes_ago!r})\n"
+            "assert UserTaskStatus.objects.filter(uuid=UUID).update(\n"
+            "    modified=timezone.now(), started=started, **FIELDS) == 1\n",
+            fields,
+            uuid=uuid,
+        )
+
     def _run(self, code: str, fields: dict[str, object], uuid: str = "") -> str:
         header = (
             "from user_tasks.models import UserTaskStatus\n"

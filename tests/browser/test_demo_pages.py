@@ -384,3 +384,43 @@ def test_live_progress_reads_like_the_server_rendered_page_in_the_singular_too(p
     page.reload()
     expect(text).to_have_text("33% · 1 of 3 steps")
     expect(bar).to_have_attribute("aria-valuetext", "33% (1 of 3 steps)")
+
+
+def test_the_keep_button_keeps_a_finished_task_and_lets_it_go_again(page, demo_status):
+    uuid = demo_status.add(name="Quarterly export", state="Succeeded")
+    page.goto(f"/tasks/{uuid}/")
+    keep = page.locator('button[data-ut="keep"]')
+    expect(keep).to_have_text("Keep")
+    expect(keep).to_have_attribute("aria-pressed", "false")
+
+    keep.click()
+
+    expect(page.get_by_text("The task will be kept until you stop keeping it.")).to_be_visible()
+    expect(page.locator('[data-ut="kept"]')).to_be_visible()
+    expect(keep).to_have_text("Don't keep")
+    expect(keep).to_have_attribute("aria-pressed", "true")
+    screenshot(page, "kept-task")
+
+    keep.click()
+
+    expect(keep).to_have_text("Keep")
+    expect(page.locator('[data-ut="kept"]')).to_have_count(0)
+
+
+def test_the_time_left_appears_and_follows_the_progress_without_reload(page, demo_status):
+    uuid = demo_status.add(name="Import contacts", state="In Progress", total_steps=10)
+    page.goto(f"/tasks/{uuid}/")
+    left = page.locator('[data-ut="time-left"]').first
+    expect(left).to_be_hidden()  # no step done yet: no estimate
+    page.evaluate("window.notReloaded = true")
+
+    # 2 steps in 4 minutes: 8 steps left, about 16 minutes.
+    demo_status.change_started(uuid, minutes_ago=4, completed_steps=2)
+    expect(left).to_be_visible()
+    expect(left).to_have_text("about 16 minutes left")
+
+    # Faster since: 8 steps in 4 minutes, 2 left, about 1 minute.
+    demo_status.change_started(uuid, minutes_ago=4, completed_steps=8)
+    expect(left).to_have_text("about 1 minute left")
+    assert page.evaluate("window.notReloaded") is True
+    screenshot(page, "time-left")

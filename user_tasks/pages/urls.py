@@ -19,5 +19,6 @@ urlpatterns = [
     path("<uuid:uuid>/cancel/", views.CancelView.as_view(), name="cancel"),
     path("<uuid:uuid>/rerun/", views.RerunView.as_view(), name="rerun"),
     path("<uuid:uuid>/delete/", views.DeleteView.as_view(), name="delete"),
+    path("<uuid:uuid>/keep/", views.KeepView.as_view(), name="keep"),
     path("artifacts/<uuid:uuid>/download/", views.download, name="download"),
 ]

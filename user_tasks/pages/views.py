@@ -34,6 +34,7 @@ from django.views.generic import DetailView, ListView
 from ..conf import settings
 from ..downloads import artifact_file_response
 from ..filters import visible
+from ..humanize import time_left_text
 from ..models import FINAL_STATES, UserTaskArtifact, UserTaskStatus
 from ..permissions import may, may_view_artifact
 from ..rerun import RerunRefused, check, rerun
@@ -141,6 +142,8 @@ class StatusDetailView(LoginRequiredMixin, PageMixin, DetailView):
             can_delete=may(user, "delete", status),
             # A container's tasks post their messages on their own pages: no query for it.
             task_messages=[] if status.is_container else status.recent_messages(),
+            # Whoever may delete a status may decide that it stays.
+            can_keep=may(user, "delete", status),
         )
         return context
 
@@ -255,6 +258,28 @@ class RerunView(ConfirmedActionView):
         return redirect("user_tasks_pages:detail", uuid=repeated.uuid)
 
 
+class KeepView(LoginRequiredMixin, View):
+    """Keep a task from the purge of old tasks (``keep=1``), or stop keeping it (``keep=0``).
+
+    Nothing is lost either way, so it asks nothing first. It needs the right to delete the task.
+    """
+
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest, uuid: UUID) -> HttpResponse:
+        status = visible_status(request, uuid)
+        if not may(request.user, "delete", status):
+            raise PermissionDenied(_("You may not change how long this task is kept."))
+        keep = request.POST.get("keep", "1") != "0"
+        if status.set_keep(keep):
+            if keep:
+                text = _("The task will be kept until you stop keeping it.")
+            else:
+                text = _("The task is no longer kept: it will be deleted with the other old tasks.")
+            messages.success(request, text, fail_silently=True)
+        return redirect("user_tasks_pages:detail", uuid=status.uuid)
+
+
 class DeleteView(ConfirmedActionView):
     """Delete a task's status and output; a task still running is canceled first."""
 
@@ -273,7 +298,9 @@ class DeleteView(ConfirmedActionView):
 class ClearView(ConfirmedActionView):
     """Delete all of the user's own finished tasks, with their output."""
 
-    question = gettext_lazy("Delete all your finished tasks and their output? This cannot be undone.")
+    question = gettext_lazy(
+        "Delete all your finished tasks and their output, except those you keep? This cannot be undone."
+    )
     button = gettext_lazy("Clear finished tasks")
 
     def get(self, request: HttpRequest, uuid: UUID | None = None) -> HttpResponse:
@@ -282,7 +309,7 @@ class ClearView(ConfirmedActionView):
     def post(self, request: HttpRequest, uuid: UUID | None = None) -> HttpResponse:
         if request.POST.get("confirmed") != "1":
             return self.ask(request, None)
-        finished = UserTaskStatus.objects.finished().filter(user=request.user, parent__isnull=True)
+        finished = UserTaskStatus.objects.finished().filter(user=request.user, parent__isnull=True, keep=False)
         # The tasks the list showed: the statuses inside containers go too, uncounted.
         shown = finished.count()
         finished.purge(batch_size=settings.USER_TASKS_PURGE_BATCH_SIZE)
@@ -387,7 +414,13 @@ def _live_figures(status: UserTaskStatus) -> dict[str, Any]:
         "completed_steps": status.completed_steps,
         "total_steps": status.total_steps,
         "modified": status.modified.isoformat(),
+        **_time_left(status),
     }
+
+
+def _time_left(status: UserTaskStatus) -> dict[str, Any]:
+    seconds = status.time_left()
+    return {"time_left": seconds, "time_left_text": time_left_text(seconds)}
 
 
 def visible_status(

@@ -9,6 +9,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 
 from ..canvas import CHORD, GROUP
+from ..humanize import time_left_text
 from ..models import UserTaskStatus
 from ..storage import intended_name
 
@@ -61,4 +62,9 @@ def user_task_api_url(status: UserTaskStatus) -> str:
 def user_task_progress(status: UserTaskStatus) -> dict[str, object]:
     """A labelled, accessible progress bar for ``status`` (``role="progressbar"`` with aria values)."""
     # Whole percents for people (a bar at "99.6 %" is not done); the exact figure for the bar's width.
-    return {"status": status, "percent": int(status.progress), "width": status.progress}
+    return {
+        "status": status,
+        "percent": int(status.progress),
+        "width": status.progress,
+        "time_left": time_left_text(status.time_left()),
+    }

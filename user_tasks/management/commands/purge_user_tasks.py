@@ -11,8 +11,9 @@ from ...tasks import expired_statuses, purge_old_user_tasks
 
 class Command(BaseCommand):
     help = (
-        "Delete the statuses created more than USER_TASKS_MAX_AGE ago, with the statuses inside them, "
-        "their artifacts and files, in batches of USER_TASKS_PURGE_BATCH_SIZE."
+        "Delete the statuses that finished more than USER_TASKS_MAX_AGE ago (USER_TASKS_FAILED_MAX_AGE for "
+        "failed ones, when set) and are not marked keep, with the statuses inside them, their artifacts "
+        "and files, in batches of USER_TASKS_PURGE_BATCH_SIZE."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:

@@ -10,7 +10,7 @@
  *    live URL ([data-live-url]) about the task and every task listed inside it, a row of the
  *    list asks the REST API ([data-api-url]); with conditional requests (If-None-Match),
  *    backing off while nothing changes and stopping once the task is finished;
- *  - updates in place the state and bar of the task and of the tasks inside it
+ *  - updates in place the state, bar and time left of the task and of the tasks inside it
  *    ([data-ut-member], by uuid);
  *  - when a task finishes or gains output, a task inside it is not on the page yet, or a total
  *    of steps changed (the sentences about steps take its plural form), swaps in its freshly
@@ -87,6 +87,12 @@
       if (percentText && bar.dataset.percentText) percentText.textContent = fill(bar.dataset.percentText, values);
       var steps = text.querySelector('[data-ut="steps"]');
       if (current && steps && bar.dataset.stepsText) steps.textContent = fill(bar.dataset.stepsText, values);
+      // The estimate comes worded by the server, in the reader's language ("about 2 minutes left").
+      var left = text.querySelector('[data-ut="time-left"]');
+      if (left && "time_left_text" in task) {
+        left.textContent = task.time_left_text || "";
+        left.parentElement.hidden = !task.time_left_text;
+      }
     }
     var modified = part(element, "modified");
     if (modified && task.modified) {
