@@ -202,3 +202,21 @@ class UnannouncedTask(UserTask):
 @shared_task(base=UnannouncedTask, bind=True)
 def housekeeping(self, user_id, user_task_name=None):
     return "swept"
+
+
+@shared_task(base=RerunnableTask, bind=True)
+def append_rows(self, previous, user_id, label="more rows", user_task_name=None):
+    """A rerunnable chain member: takes the previous result first."""
+    return f"{previous}+{label}"
+
+
+@shared_task(base=RerunnableTask, bind=True)
+def count_rows(self, results, user_id, label="count", user_task_name=None):
+    """A rerunnable chord body: takes the list of header results first."""
+    return len(results)
+
+
+@shared_task(base=RerunnableAlwaysTask, bind=True)
+def refresh_part(self, user_id, label="part", user_task_name=None):
+    """A group member that may run again after success."""
+    return label

@@ -359,6 +359,31 @@ def test_chain_in_a_group_plans_group_then_chain(app, sent):
     assert plan.parent == container
 
 
+def test_plan_tells_where_each_unit_of_a_group_stands_and_how_long_its_chain_is(app, sent):
+    work, other = app.work, app.other
+    group(
+        work.s(user_id=5, label="a"),
+        chain(work.s(user_id=5, label="b"), other.s(), work.s(user_id=5, label="c")),
+    ).apply_async()
+    alone, chained = sent
+
+    first, second = canvas.plan(alone, own(alone), describe), canvas.plan(chained, own(chained), describe)
+
+    assert (first.unit, first.chain_length) == (alone.task_id, 1)
+    assert (second.unit, second.chain_length) == (canvas.container_id(CHAIN, chained.task_id), 3)
+    if app.conf.task_protocol == 2:  # protocol 1 messages do not carry a member's place in its group
+        assert (first.position, second.position) == (0, 1)
+
+
+def test_a_plain_call_is_its_own_unit_in_no_group(app, sent):
+    app.work.apply_async(kwargs={"user_id": 5})
+    (call,) = sent
+
+    plan = canvas.plan(call, own(call), describe)
+
+    assert (plan.unit, plan.position, plan.chain_length) == (call.task_id, None, 1)
+
+
 def test_chains_in_one_group_share_the_group_but_not_the_chain(app, sent):
     work = app.work
     result = group(

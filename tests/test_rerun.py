@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
-from celery import chain
+from celery import chain, chord, group
 from django.contrib.admin.sites import site
 from django.test import Client
 
@@ -11,7 +13,7 @@ from tests import tasks
 from tests.factories import make_container, make_staff, make_status
 from user_tasks.exceptions import ArgumentsTooLarge
 from user_tasks.models import UserTaskStatus
-from user_tasks.rerun import RerunRefused, rerun
+from user_tasks.rerun import RerunRefused, check, rerun
 
 
 def rerun_url(status):
@@ -102,18 +104,186 @@ def test_a_task_that_allows_it_runs_again_after_success(celery_eager, user):
     assert rerun(first).state == UserTaskStatus.SUCCEEDED
 
 
-def test_a_canvas_refuses_to_run_again_whole_or_in_part(user):
-    chain(tasks.import_rows.s(user.pk), tasks.add_step.s(user.pk)).delay()
+# -- canvases -------------------------------------------------------------------------------------
+# Sent to the in-memory broker with no worker: the statuses are recorded, nothing runs, and the
+# test ends the canvas the way a worker would have.
+
+
+def ended(task_id: str, state: str = "Failed") -> UserTaskStatus:
+    """The outermost container of the canvas whose member has ``task_id``, every status of it ended."""
+    status = UserTaskStatus.objects.get(task_id=task_id)
+    while status.parent_id is not None:
+        status = UserTaskStatus.objects.get(pk=status.parent_id)
+    UserTaskStatus.objects.filter(
+        pk__in=[status.pk, *UserTaskStatus.objects.in_canvas(status).values_list("pk", flat=True)]
+    ).update(state=state)
+    status.refresh_from_db()
+    return status
+
+
+def shape(container: UserTaskStatus) -> list:
+    """The tree under ``container`` as (task_class, kept call) pairs, in the order the members were sent."""
+    tree = []
+    for row in UserTaskStatus.objects.filter(parent=container).order_by("pk"):
+        if row.is_container:
+            tree.append((row.task_class, shape(row)))
+        else:
+            call = json.loads(row.arguments)
+            tree.append((row.task_class, call["args"], call["kwargs"]))
+    return tree
+
+
+def test_a_chains_later_members_keep_their_arguments_without_the_previous_result(user):
+    result = chain(tasks.import_rows.s(user.pk, label="a"), tasks.append_rows.s(user.pk, label="b")).delay()
+    follower = UserTaskStatus.objects.get(task_id=result.id)
+    assert json.loads(follower.arguments) == {"args": [user.pk], "kwargs": {"label": "b"}}
+    first = UserTaskStatus.objects.get(task_class="tests.tasks.import_rows")
+    assert json.loads(first.arguments)["args"] == [user.pk]
+
+
+def test_a_canvas_of_tasks_that_did_not_opt_in_keeps_nothing(user):
+    chord([tasks.export.s(user.pk), tasks.export.s(user.pk)], tasks.summarize.s(user.pk)).delay()
+    assert not UserTaskStatus.objects.filter(arguments__isnull=False).exists()
+
+
+def test_rerun_of_a_chain_sends_the_same_chain_again_for_the_same_user(user):
+    result = chain(tasks.import_rows.s(user.pk, label="a"), tasks.append_rows.s(user.pk, label="b")).delay()
+    old = ended(result.id)
+    new = rerun(old)
+    assert (new.task_class, new.is_container, new.rerun_of, new.user) == ("celery.chain", True, old, user)
+    assert new.name == old.name and new.total_steps == old.total_steps
+    assert (
+        shape(new)
+        == shape(old)
+        == [
+            ("tests.tasks.import_rows", [user.pk], {"label": "a"}),
+            ("tests.tasks.append_rows", [user.pk], {"label": "b"}),
+        ]
+    )
+    assert {status.user for status in UserTaskStatus.objects.in_canvas(new)} == {user}
+    assert list(old.reruns.all()) == [new]
+
+
+def test_rerun_of_a_group_keeps_its_members_in_order_and_a_chain_inside_it(user):
+    group(
+        tasks.import_rows.s(user.pk, label="a", user_task_name="Nightly import"),
+        chain(tasks.import_rows.s(user.pk, label="b"), tasks.append_rows.s(user.pk, label="c")),
+        tasks.import_rows.s(user.pk, label="d"),
+    ).delay()
+    old = ended(UserTaskStatus.objects.filter(is_container=False).first().task_id)
+    new = rerun(old)
+    assert (new.task_class, new.name, new.rerun_of) == ("celery.group", "Nightly import", old)
+    assert shape(new) == shape(old)
+    assert [entry[0] for entry in shape(new)] == ["tests.tasks.import_rows", "celery.chain", "tests.tasks.import_rows"]
+    assert [entry[2]["label"] for entry in shape(new) if entry[0] != "celery.chain"] == ["a", "d"]
+
+
+def test_rerun_of_a_chord_sends_its_header_and_body_again(user):
+    result = chord(
+        [tasks.import_rows.s(user.pk, label="north"), tasks.import_rows.s(user.pk, label="south")],
+        tasks.count_rows.s(user.pk, label="total"),
+    ).delay()
+    old = ended(result.id)
+    new = rerun(old)
+    assert (new.task_class, new.rerun_of) == ("celery.chord", old)
+    assert (
+        shape(new)
+        == shape(old)
+        == [
+            (
+                "celery.group",
+                [
+                    ("tests.tasks.import_rows", [user.pk], {"label": "north"}),
+                    ("tests.tasks.import_rows", [user.pk], {"label": "south"}),
+                ],
+            ),
+            ("tests.tasks.count_rows", [user.pk], {"label": "total"}),
+        ]
+    )
+
+
+def test_an_immutable_member_is_sent_immutable_again(user):
+    result = chain(tasks.import_rows.s(user.pk), tasks.refresh_part.si(user.pk, label="x")).delay()
+    old = ended(result.id)
+    first, then = check(old).signature.tasks
+    assert (first.immutable, then.immutable) == (False, True)
+    new = rerun(old)
+    assert [json.loads(row.arguments).get("immutable") for row in new.children.order_by("pk")] == [None, True]
+
+
+@pytest.mark.parametrize(
+    ("canvas", "says"),
+    [
+        (
+            lambda user: chain(tasks.import_rows.s(user.pk), tasks.add_step.s(user.pk, label="totals")),
+            "Its task “Export totals” cannot be run again: this kind of task does not allow it.",
+        ),
+        (
+            lambda user: chain(tasks.import_rows.s(user.pk), tasks.untracked.si(), tasks.append_rows.s(user.pk)),
+            "holds tasks that have no status of their own",
+        ),
+        (
+            lambda user: group(tasks.import_rows.s(user.pk), tasks.untracked.s(), tasks.import_rows.s(user.pk)),
+            "holds tasks that have no status of their own",
+        ),
+        (
+            lambda user: chord([tasks.import_rows.s(user.pk), tasks.import_rows.s(user.pk)], tasks.untracked.s()),
+            "holds tasks that have no status of their own",
+        ),
+    ],
+    ids=["member-not-rerunnable", "untracked-in-chain", "untracked-in-group", "untracked-body"],
+)
+def test_a_canvas_that_cannot_be_rebuilt_refuses_saying_why(user, canvas, says):
+    canvas(user).delay()
+    old = ended(UserTaskStatus.objects.filter(is_container=False).first().task_id)
+    before = UserTaskStatus.objects.count()
+    with pytest.raises(RerunRefused, match=says):
+        rerun(old)
+    assert UserTaskStatus.objects.count() == before
+
+
+def test_a_member_whose_arguments_were_not_kept_is_named(user):
+    result = chain(tasks.import_rows.s(user.pk), tasks.append_rows.s(user.pk, label="b")).delay()
+    old = ended(result.id)
+    UserTaskStatus.objects.filter(task_id=result.id).update(arguments=None)
+    with pytest.raises(RerunRefused, match="The arguments of its task “Export b” were not kept"):
+        rerun(old)
+
+
+def test_a_succeeded_canvas_runs_again_only_if_every_task_allows_it(user):
+    result = chain(tasks.import_rows.s(user.pk), tasks.append_rows.s(user.pk)).delay()
+    with pytest.raises(RerunRefused, match="It succeeded, and its task “Export rows”"):
+        rerun(ended(result.id, "Succeeded"))
+    parts = group(tasks.refresh_part.s(user.pk, label="a"), tasks.refresh_part.s(user.pk, label="b")).delay()
+    old = ended(parts.results[0].id, "Succeeded")
+    assert rerun(old).rerun_of == old
+
+
+def test_a_canvas_still_running_cannot_be_run_again(user):
+    result = chain(tasks.import_rows.s(user.pk), tasks.append_rows.s(user.pk)).delay()
     container = UserTaskStatus.objects.get(is_container=True)
-    member = UserTaskStatus.objects.get(task_class="tests.tasks.import_rows")
-    assert member.arguments is None  # members keep none
-    UserTaskStatus.objects.update(state="Failed")
-    container.refresh_from_db()
-    member.refresh_from_db()
-    with pytest.raises(RerunRefused, match="group, chain or chord cannot be run again"):
+    assert result.id
+    with pytest.raises(RerunRefused, match="not finished"):
         rerun(container)
-    with pytest.raises(RerunRefused, match="part of a group, chain or chord"):
+
+
+def test_a_member_of_a_canvas_refuses_to_run_alone(user):
+    result = chain(tasks.import_rows.s(user.pk), tasks.append_rows.s(user.pk)).delay()
+    ended(result.id)
+    member = UserTaskStatus.objects.get(task_id=result.id)
+    with pytest.raises(RerunRefused, match=r"part of a group, chain or chord.*Run the whole group, chain or chord"):
         rerun(member)
+
+
+def test_a_canvas_run_again_eagerly_runs_its_tasks_and_links_the_first(user, celery_eager):
+    # Recorded from a real send; eager canvases get no containers, so the first task stands for the new run.
+    celery_eager.conf.task_always_eager = False
+    result = chain(tasks.refresh_part.s(user.pk, label="a"), tasks.refresh_part.si(user.pk, label="b")).delay()
+    old = ended(result.id, "Succeeded")
+    celery_eager.conf.task_always_eager = True
+    first = rerun(old)
+    assert (first.task_class, first.state, first.rerun_of) == ("tests.tasks.refresh_part", "Succeeded", old)
+    assert UserTaskStatus.objects.filter(task_class="tests.tasks.refresh_part", state="Succeeded").count() == 4
 
 
 # -- REST API -------------------------------------------------------------------------------------
@@ -234,7 +404,7 @@ def test_admin_action_runs_the_selected_tasks_again_and_reports_the_others(
     )
     page = response.content.decode()
     assert "1 task was started again." in page
-    assert "cannot be run again yet" in page
+    assert f"{other.name}: This group, chain or chord holds tasks that have no status of their own" in page
     assert UserTaskStatus.objects.filter(rerun_of=failed_import).count() == 1
 
 
@@ -253,3 +423,67 @@ def test_admin_shows_the_link_to_the_task_run_again(client: Client, superuser, f
     page = client.get(f"/admin/user_tasks/usertaskstatus/{repeated.pk}/change/").content.decode()
     assert "Run again from" in page
     assert f"/admin/user_tasks/usertaskstatus/{failed_import.pk}/change/" in page
+
+
+# -- a canvas from the API, the page and the admin ------------------------------------------------
+
+
+@pytest.fixture
+def failed_chord(user):
+    """A chord of rerunnable tasks, ended Failed: what the API, the page and the admin run again."""
+    result = chord(
+        [
+            tasks.import_rows.s(user.pk, label="north", user_task_name="Yearly import"),
+            tasks.import_rows.s(user.pk, label="south"),
+        ],
+        tasks.count_rows.s(user.pk),
+    ).delay()
+    return ended(result.id)
+
+
+def test_api_rerun_of_a_canvas_answers_201_with_the_new_container(api, user, failed_chord):
+    response = api(user).post(rerun_url(failed_chord))
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert (body["is_container"], body["name"], body["state"]) == (True, "Yearly import", "Pending")
+    assert body["rerun_of"].endswith(f"/api/tasks/{failed_chord.uuid}/")
+    assert shape(UserTaskStatus.objects.get(uuid=body["uuid"])) == shape(failed_chord)
+
+
+def test_api_rerun_of_a_canvas_member_is_a_409_saying_why(api, user, failed_chord):
+    member = UserTaskStatus.objects.filter(task_class="tests.tasks.import_rows").first()
+    response = api(user).post(rerun_url(member))
+    assert response.status_code == 409
+    assert "Run the whole group, chain or chord again" in response.json()["detail"]
+
+
+def test_page_of_a_canvas_offers_run_again_and_goes_to_the_new_canvas(client: Client, user, failed_chord):
+    client.force_login(user)
+    page = client.get(f"/tasks/{failed_chord.uuid}/").content.decode()
+    assert f'action="/tasks/{failed_chord.uuid}/rerun/"' in page
+    response = client.post(f"/tasks/{failed_chord.uuid}/rerun/", {"confirmed": "1"}, follow=True)
+    new = UserTaskStatus.objects.get(rerun_of=failed_chord)
+    assert new.task_class == "celery.chord"
+    assert response.redirect_chain[-1][0] == f"/tasks/{new.uuid}/"
+    assert f'href="/tasks/{failed_chord.uuid}/" data-ut="rerun-of"' in response.content.decode()
+
+
+def test_page_of_a_canvas_with_a_task_that_did_not_opt_in_offers_no_run_again(client: Client, user):
+    result = chain(tasks.import_rows.s(user.pk), tasks.add_step.s(user.pk)).delay()
+    old = ended(result.id)
+    client.force_login(user)
+    assert "/rerun/" not in client.get(f"/tasks/{old.uuid}/").content.decode()
+    page = client.get(f"/tasks/{old.uuid}/rerun/").content.decode()
+    assert "this kind of task does not allow it" in page
+
+
+def test_admin_action_runs_a_canvas_again(client: Client, superuser, failed_chord):
+    client.force_login(superuser)
+    response = client.post(
+        "/admin/user_tasks/usertaskstatus/",
+        {"action": "rerun_selected", "_selected_action": [failed_chord.pk]},
+        follow=True,
+    )
+    assert "1 task was started again." in response.content.decode()
+    new = UserTaskStatus.objects.get(rerun_of=failed_chord)
+    assert shape(new) == shape(failed_chord)

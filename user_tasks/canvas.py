@@ -68,6 +68,12 @@ class Plan:
     rows: list[Row]
     parent: str | None  # the container of the sent task's own row
     stamps: list[tuple[dict[str, Any], str]] = field(default_factory=list)
+    #: The task id of the row that stands for the call and its chain: their chain's container, or the call's own row.
+    unit: str = ""
+    #: The unit's place in its group (Celery's ``group_index``), when the message tells it.
+    position: int | None = None
+    #: How many tasks the unit's chain holds, tracked or not (nested canvases count as one).
+    chain_length: int = 1
 
     def add_later_members(self, members: list[tuple[dict[str, Any], Description]], parent: str) -> None:
         """Plan rows for tasks Celery sends later (chain followers, a chord body), to be stamped."""
@@ -145,13 +151,14 @@ def plan(call: Call, own: Description, describe: Describe) -> Plan:
     chord's header. Celery tells a chain's place in a group or chord on the options of
     its *last* task, so that is where the outer canvas is read.
     """
-    group_id, chord_body = call.group_id, call.chord
+    group_id, chord_body, position = call.group_id, call.chord, call.headers.get("group_index")
     if call.following:
         last = call.following[-1].get("options") or {}
         group_id, chord_body = last.get("group_id") or group_id, last.get("chord") or chord_body
+        position = last.get("group_index")
     followers = _tracked_signatures(call.following, describe, prefixed=True)
     name = _container_name([own, *(description for _, description in followers)])
-    result = Plan([], parent=None)
+    result = Plan([], parent=None, unit=call.task_id, position=position, chain_length=1 + len(call.following))
 
     def contain(task_id: str, kind: str) -> str:
         result.rows.append(Row(task_id, kind, name, own.user_id, is_container=True, parent=result.parent))
@@ -167,7 +174,8 @@ def plan(call: Call, own: Description, describe: Describe) -> Plan:
     elif group_id:
         contain(group_id, GROUP)
     if followers:
-        later.insert(0, (followers, contain(container_id(CHAIN, call.task_id), CHAIN)))
+        result.unit = contain(container_id(CHAIN, call.task_id), CHAIN)
+        later.insert(0, (followers, result.unit))
     result.rows.append(Row(call.task_id, call.task, own.name, own.user_id, own.total_steps, parent=result.parent))
     for members, parent in later:
         result.add_later_members(members, parent)

@@ -396,9 +396,8 @@ def record_call(task: UserTaskMixin, call: canvas.Call) -> str | None:
     """Create the status rows for the first send of ``call``; return its container's task id."""
     own = task.describe_call(call.args, call.kwargs)
     plan = canvas.plan(call, own, describe)
-    kept = rerun.arguments_to_keep(task, call, in_canvas=plan.parent is not None)
-    if call.task_id in UserTaskStatus.objects.create_planned(plan.rows, own=call.task_id):
-        rerun.remember(call.task_id, kept)
+    kept = rerun.to_keep(task, call, plan)
+    rerun.remember(kept, UserTaskStatus.objects.create_planned(plan.rows, own=call.task_id))
     for signature, parent in plan.stamps:
         canvas.stamp(signature, parent)
     return plan.parent

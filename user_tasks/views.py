@@ -230,8 +230,10 @@ class StatusViewSet(
             "201 with the new status, whose ``rerun_of`` links to this one. Only tasks whose class sets "
             "``rerunnable = True`` keep their arguments; a task may be run again once it Failed or was "
             "Canceled (after it Succeeded too if its class sets ``rerunnable_after_success = True``). "
-            "Answers 409, with ``detail`` saying why, for a task that cannot be run again: still running, "
-            "of a kind that does not allow it, part of a group, chain or chord, and so on."
+            "A group, chain or chord is run again whole from its container: the same canvas is sent again "
+            "and the answer is its new container. Answers 409, with ``detail`` saying why, for a task that "
+            "cannot be run again: still running, of a kind that does not allow it, a single task of a group, "
+            "chain or chord, a canvas with a task inside that cannot be run again (named), and so on."
         ),
         request=None,
         responses={201: StatusSerializer, 409: ErrorSerializer, **ERRORS},

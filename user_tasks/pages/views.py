@@ -138,7 +138,7 @@ class StatusDetailView(LoginRequiredMixin, PageMixin, DetailView):
             inside=inside,
             children=[member.status for member in inside],  # the direct members, for templates of projects
             can_cancel=not status.is_finished and may(user, "cancel", status),
-            can_rerun=_may_rerun(user, status),
+            can_rerun=_may_rerun(user, status, [member.status for member in _walk(inside)]),
             can_delete=may(user, "delete", status),
             # A container's tasks post their messages on their own pages: no query for it.
             task_messages=[] if status.is_container else status.recent_messages(),
@@ -148,10 +148,13 @@ class StatusDetailView(LoginRequiredMixin, PageMixin, DetailView):
         return context
 
 
-def _may_rerun(user: Any, status: UserTaskStatus) -> bool:
-    """Whether to offer "Run again": the task allows it now, and the user may (decided in memory, no query)."""
+def _may_rerun(user: Any, status: UserTaskStatus, inside: list[UserTaskStatus]) -> bool:
+    """Whether to offer "Run again": the task (or canvas, ``inside`` it) allows it now, and the user may.
+
+    Decided in memory, with no query: a container's page has read the statuses inside it already.
+    """
     try:
-        check(status)
+        check(status, inside)
     except RerunRefused:
         return False
     return may(user, "rerun", status)
