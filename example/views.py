@@ -48,8 +48,8 @@ if settings.DEMO_DJANGO_TASKS:
 
     DEMOS[DJANGO_TASKS_DEMO] = (
         gettext_lazy("Export orders with django.tasks"),
-        gettext_lazy("The same export, run by django-tasks-db's db_worker instead of Celery."),
-        lambda user_id: django_jobs.export.enqueue(user_id, what="orders"),
+        gettext_lazy("Run by django-tasks-db's db_worker, not Celery: twenty steps, then a CSV file."),
+        lambda user_id: django_jobs.export.enqueue(user_id, what="orders", steps=20),
     )
 
 

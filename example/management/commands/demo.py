@@ -132,7 +132,7 @@ class Command(BaseCommand):
         stopping it would then leave its reloaded child behind.
         """
         command = [sys.executable, "manage.py", "db_worker", "--no-reload", "--worker-id", "demo-db-worker"]
-        return self.start_process("django.tasks worker (db_worker)", command, log_path)
+        return self.start_process("django.tasks worker", command, log_path)
 
     def start_process(self, label: str, command: list[str], log_path: Path) -> Worker:
         self.stdout.write(f"Starting the {label}: {' '.join(command[1:])}")
