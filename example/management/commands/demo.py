@@ -86,7 +86,7 @@ class Command(BaseCommand):
 
     @staticmethod
     def worker_logs(workers: list[Worker]) -> str:
-        """Where each worker writes, as the start message says it (the Celery worker's alone: "Worker log: …")."""
+        """The start message's line about worker logs; with the Celery worker alone, the line it always was."""
         if len(workers) == 1:
             return f"Worker log: {workers[0].log_path}."
         return "Worker logs: " + ", ".join(f"{worker.log_path} ({worker.label})" for worker in workers) + "."
@@ -132,14 +132,23 @@ class Command(BaseCommand):
         stopping it would then leave its reloaded child behind.
         """
         command = [sys.executable, "manage.py", "db_worker", "--no-reload", "--worker-id", "demo-db-worker"]
-        return self.start_process("django.tasks worker", command, log_path)
+        # Its own session: Ctrl+C in the terminal would reach it too, and the demo's SIGTERM after
+        # it, a second signal, would make it abandon its running task (left RUNNING) instead of finishing it.
+        return self.start_process("django.tasks worker", command, log_path, own_session=True)
 
-    def start_process(self, label: str, command: list[str], log_path: Path) -> Worker:
+    def start_process(self, label: str, command: list[str], log_path: Path, own_session: bool = False) -> Worker:
         self.stdout.write(f"Starting the {label}: {' '.join(command[1:])}")
         # The demo's own settings module, whatever ``--settings`` or the environment chose.
         env = {**os.environ, "DJANGO_SETTINGS_MODULE": settings.SETTINGS_MODULE}
         with open(log_path, "ab") as log:
-            process = subprocess.Popen(command, cwd=settings.BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT)
+            process = subprocess.Popen(
+                command,
+                cwd=settings.BASE_DIR,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=own_session,
+            )
         time.sleep(1)
         if process.poll() is not None:
             raise SystemExit(f"The {label} exited at once (code {process.returncode}); see {log_path}")
