@@ -62,6 +62,7 @@ def test_the_django_tasks_export_stops_when_canceled_while_it_runs(page):
     accept_next_dialog(page)
     page.get_by_role("button", name="Cancel task").click()
     expect(state(page)).to_have_text("Canceled")
+    expect(page.get_by_text("The task was canceled.")).to_be_visible()
     stopped_at = page.locator(BAR).first.get_attribute("aria-valuenow")
     assert 0 < int(stopped_at) < 100
     page.wait_for_timeout(1500)  # the worker would have done a few more steps by now
