@@ -101,11 +101,13 @@ $(DJANGO_TASKS_STAMP): requirements/django-tasks.txt requirements/test-tools.txt
 	$(DJANGO_TASKS_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements/django-tasks.txt -e .
 	@touch $@
 
-# django.tasks tracked on Django 6: the Immediate backend, and django-tasks-db's db_worker processes on PostgreSQL.
-test-django-tasks: $(DJANGO_TASKS_STAMP) ## Run the django.tasks tests on Django 6 (own virtualenv) and PostgreSQL
+# django.tasks tracked on Django 6: the Immediate backend, and django-tasks-db's db_worker processes on PostgreSQL;
+# then the demo on Django 6, whose django.tasks export its own db_worker runs (in Chromium, then over HTTP).
+test-django-tasks: $(DJANGO_TASKS_STAMP) browser ## Run the django.tasks tests and the demo's django.tasks export on Django 6 (own virtualenv)
 	scripts/services.sh start postgresql
 	$(DJANGO_TASKS_VENV)/bin/python -m pytest -p no:cacheprovider --ds=tests.settings_django_tasks \
-		tests/django_tasks tests/test_django_tasks_gate.py $(PYTEST_ARGS)
+		tests/django_tasks tests/test_django_tasks_gate.py tests/browser/test_demo_django_tasks.py $(PYTEST_ARGS)
+	$(DJANGO_TASKS_VENV)/bin/python scripts/check_demo.py --django-tasks
 
 DEMO_ADDRPORT ?= 127.0.0.1:8000
 bench: venv ## Run the benchmarks on SQLite with in-process workers (quick; prints figures)

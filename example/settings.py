@@ -1,5 +1,9 @@
 """Settings of the demo project: SQLite and an embedded broker under ``var/``, so it runs with no server.
 
+On Django 6 with django-tasks-db installed, the demo also runs ``django.tasks`` tasks: its
+``DatabaseBackend`` keeps them in the demo's database for the ``db_worker`` that ``manage.py
+demo`` starts beside the Celery worker (``DEMO_DJANGO_TASKS``).
+
 Environment overrides: ``DATABASE_URL`` (``sqlite:///path``, ``postgres://…``, ``mysql://…``),
 ``CELERY_BROKER_URL`` (``redis://…``, ``amqp://…``), ``DEMO_VAR_DIR`` (where the demo keeps its
 files), ``DJANGO_SECRET_KEY``, ``DJANGO_DEBUG``.
@@ -8,6 +12,7 @@ files), ``DJANGO_SECRET_KEY``, ``DJANGO_DEBUG``.
 from __future__ import annotations
 
 import os
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -33,6 +38,12 @@ INSTALLED_APPS = [
     "user_tasks",
     "example",
 ]
+#: Whether the demo runs django.tasks tasks too: Django 6 has the framework, django-tasks-db its worker.
+DEMO_DJANGO_TASKS = find_spec("django.tasks") is not None and find_spec("django_tasks_db") is not None
+if DEMO_DJANGO_TASKS:
+    INSTALLED_APPS.append("django_tasks_db")
+    # The tasks wait in the demo's own database, in the same transaction as their statuses.
+    TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

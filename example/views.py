@@ -6,17 +6,20 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy
 
 from user_tasks.models import UserTaskStatus
 
 from . import tasks
 
-#: What each start button sends, for the logged-in user's id.
-DEMOS: dict[str, tuple[str, str, Callable[[int], Any]]] = {
+#: What each start button sends, for the logged-in user's id (a Celery task, or a django.tasks one).
+DEMOS: dict[str, tuple[str | Promise, str | Promise, Callable[[int], Any]]] = {
     "export": (
         "Export orders",
         "Ten steps, then a CSV file to download.",
@@ -38,6 +41,16 @@ DEMOS: dict[str, tuple[str, str, Callable[[int], Any]]] = {
         lambda user_id: tasks.send_newsletter.delay(user_id),
     ),
 }
+#: The start button of the django.tasks export, offered where the demo runs django.tasks.
+DJANGO_TASKS_DEMO = "django-export"
+if settings.DEMO_DJANGO_TASKS:
+    from . import django_jobs
+
+    DEMOS[DJANGO_TASKS_DEMO] = (
+        gettext_lazy("Export orders with django.tasks"),
+        gettext_lazy("Run by django-tasks-db's db_worker, not Celery: twenty steps, then a CSV file."),
+        lambda user_id: django_jobs.export.enqueue(user_id, what="orders", steps=20),
+    )
 
 
 def error_page(request: HttpRequest, code: int, heading: str, message: str) -> HttpResponse:
@@ -69,7 +82,7 @@ def favicon(request: HttpRequest) -> HttpResponse:
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     demos = [(key, title, text) for key, (title, text, _send) in DEMOS.items()]
-    return render(request, "example/home.html", {"demos": demos})
+    return render(request, "example/home.html", {"demos": demos, "django_tasks": DJANGO_TASKS_DEMO in DEMOS})
 
 
 @post_only

@@ -11,6 +11,11 @@ The demo runs on its defaults (SQLite, the embedded broker), whatever ``DATABASE
 ``CELERY_*`` variables are set; ``--database-url URL`` runs it on that database instead, e.g.
 ``--database-url mysql://user_tasks:user_tasks@127.0.0.1:3307/user_tasks`` on the MariaDB server
 of ``scripts/services.sh start mariadb``.
+
+The demo of ``make demo`` runs Django 5.2, which has no ``django.tasks``: its start page must not
+offer the django.tasks export. ``--django-tasks`` runs the demo from the Django 6 virtualenv of
+``make test-django-tasks`` (``.venv-django-tasks``, with django-tasks-db) instead, and also runs
+that export through the demo's ``db_worker``.
 """
 
 from __future__ import annotations
@@ -32,6 +37,10 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+#: The Django 6 virtualenv of ``make test-django-tasks``, where the demo runs django.tasks too.
+DJANGO_TASKS_PYTHON = ROOT / ".venv-django-tasks" / "bin" / "python"
+#: The start button of the demo's django.tasks export.
+DJANGO_TASKS_DEMO = "django-export"
 #: ``make demo`` may first create the virtualenv and install the requirements.
 START_TIMEOUT = 600
 TASK_TIMEOUT = 120
@@ -73,7 +82,7 @@ def wait_for_login(output: Path, demo: subprocess.Popen[bytes]) -> tuple[str, st
     pattern = re.compile(r"Open (http://\S+?)/? and log in as (\S+) / (\S+)\.")
     while time.monotonic() < deadline:
         if demo.poll() is not None:
-            raise DemoError(f"make demo exited with code {demo.returncode}")
+            raise DemoError(f"the demo exited with code {demo.returncode}")
         found = pattern.search(output.read_text(errors="replace"))
         if found:
             url, username, password = found.groups()
@@ -83,22 +92,36 @@ def wait_for_login(output: Path, demo: subprocess.Popen[bytes]) -> tuple[str, st
             except OSError:
                 pass
         time.sleep(1)
-    raise DemoError(f"make demo did not print its URL and login within {START_TIMEOUT} s")
+    raise DemoError(f"the demo did not print its URL and login within {START_TIMEOUT} s")
 
 
-def check(url: str, username: str, password: str) -> None:
+def check(url: str, username: str, password: str, django_tasks: bool) -> None:
     browser = Browser(url)
     browser.get("/accounts/login/")
-    landed, _ = browser.post("/accounts/login/", {"username": username, "password": password, "next": "/"})
+    landed, home = browser.post("/accounts/login/", {"username": username, "password": password, "next": "/"})
     if landed.rstrip("/") != url:
         raise DemoError(f"logging in as {username} landed on {landed}")
     print(f"Logged in as {username}.")
 
-    task_page, html = browser.post("/start/export/", {"demo": "export"})
+    offered = f'value="{DJANGO_TASKS_DEMO}"'.encode() in home
+    if offered != django_tasks:
+        where = "on Django 6 with django-tasks-db" if django_tasks else "without django.tasks"
+        raise DemoError(f"{where}, the start page {'lacks' if django_tasks else 'offers'} the django.tasks export")
+    run_export(browser, url, "export", "Export orders")
+    if django_tasks:
+        print("The start page offers the django.tasks export too.")
+        run_export(browser, url, DJANGO_TASKS_DEMO, "Export orders with django.tasks")
+    else:
+        print("The start page offers no django.tasks task (this Django has none).")
+
+
+def run_export(browser: Browser, url: str, demo: str, name: str) -> None:
+    """Start an export with its button, wait for its worker to finish it, download its file, find it listed."""
+    task_page, html = browser.post(f"/start/{demo}/", {"demo": demo})
     uuid = re.search(r"/tasks/([0-9a-f-]{36})/$", task_page)
     if not uuid or b'role="progressbar"' not in html:
-        raise DemoError(f"starting the export did not show a task page with a progress bar: {task_page}")
-    print(f"Started the export: {task_page}")
+        raise DemoError(f"starting {name!r} did not show a task page with a progress bar: {task_page}")
+    print(f"Started {name!r}: {task_page}")
 
     deadline = time.monotonic() + TASK_TIMEOUT
     while True:
@@ -107,38 +130,53 @@ def check(url: str, username: str, password: str) -> None:
         if status["state"] in ("Succeeded", "Failed", "Canceled"):
             break
         if time.monotonic() > deadline:
-            raise DemoError(f"the export is still {status['state']} after {TASK_TIMEOUT} s: is the worker running?")
+            raise DemoError(f"{name!r} is still {status['state']} after {TASK_TIMEOUT} s: is its worker running?")
         time.sleep(1)
-    if status["state"] != "Succeeded" or status["progress"] != 100:
-        raise DemoError(f"the export ended {status['state']} at {status['progress']} %")
-    print(f"The worker ran it: {status['state']}, {status['completed_steps']} of {status['total_steps']} steps.")
+    if status["name"] != name or status["state"] != "Succeeded" or status["progress"] != 100:
+        raise DemoError(f"{status['name']!r} ended {status['state']} at {status['progress']} %")
+    print(f"Its worker ran it: {status['state']}, {status['completed_steps']} of {status['total_steps']} steps.")
 
     _, html = browser.get(task_page.removeprefix(url))
+    if name.encode() not in html:
+        raise DemoError(f"the page of {name!r} does not show its name")
     download = re.search(rb'href="(/tasks/artifacts/[0-9a-f-]{36}/download/)"', html)
     if not download:
-        raise DemoError("the finished export's page has no download link")
+        raise DemoError(f"the page of the finished {name!r} has no download link")
     _, content = browser.get(download.group(1).decode())
     if not content.startswith(b"number,item,amount\n1,orders 1,"):
         raise DemoError(f"the downloaded file is not the export: {content[:80]!r}")
-    print(f"Downloaded the export: {len(content.splitlines())} lines.")
+    print(f"Downloaded its file: {len(content.splitlines())} lines.")
 
     _, html = browser.get("/tasks/")
-    if b"My tasks" not in html or b"Export orders" not in html:
-        raise DemoError("'My tasks' does not list the export")
+    if b"My tasks" not in html or name.encode() not in html:
+        raise DemoError(f"'My tasks' does not list {name!r}")
     print("'My tasks' lists it.")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", help="the demo's DATABASE_URL (default: its SQLite file)")
+    parser.add_argument(
+        "--django-tasks",
+        action="store_true",
+        help=f"run the demo on Django 6 from {DJANGO_TASKS_PYTHON.parent.parent.name} (make test-django-tasks "
+        "builds it) and its django.tasks export too",
+    )
     arguments = parser.parse_args()
+    if arguments.django_tasks and not DJANGO_TASKS_PYTHON.exists():
+        print(f"{DJANGO_TASKS_PYTHON} is missing: `make test-django-tasks` builds that virtualenv.")
+        return 2
     with tempfile.TemporaryDirectory(prefix="user-tasks-demo-") as var_dir:
         output = Path(var_dir) / "make-demo.log"
         env = {key: value for key, value in os.environ.items() if not key.startswith(("DATABASE_", "CELERY_"))}
         env["DEMO_VAR_DIR"] = var_dir
         if arguments.database_url:
             env["DATABASE_URL"] = arguments.database_url
-        command = ["make", "demo", f"DEMO_ADDRPORT=127.0.0.1:{free_port()}"]
+        address = f"127.0.0.1:{free_port()}"
+        if arguments.django_tasks:
+            command = [str(DJANGO_TASKS_PYTHON.relative_to(ROOT)), "manage.py", "demo", address]
+        else:
+            command = ["make", "demo", f"DEMO_ADDRPORT={address}"]
         where = f" on {arguments.database_url}" if arguments.database_url else ""
         print(f"Running {' '.join(command)} in {ROOT}{where}")
         with output.open("wb") as log:
@@ -148,9 +186,9 @@ def main() -> int:
         try:
             url, username, password = wait_for_login(output, demo)
             print(f"The demo serves {url} and prints the login {username} / {password}.")
-            check(url, username, password)
+            check(url, username, password, arguments.django_tasks)
         except (DemoError, urllib.error.URLError, KeyError, ValueError) as problem:
-            print(f"FAILED: {problem}\n--- output of make demo ---\n{output.read_text(errors='replace')}")
+            print(f"FAILED: {problem}\n--- output of the demo ---\n{output.read_text(errors='replace')}")
             return 1
         finally:
             os.killpg(demo.pid, signal.SIGINT)  # Ctrl+C: the demo stops its worker
@@ -159,7 +197,7 @@ def main() -> int:
             except subprocess.TimeoutExpired:
                 os.killpg(demo.pid, signal.SIGKILL)
                 demo.wait()
-    print("make demo works end to end.")
+    print(f"{'The Django 6 demo' if arguments.django_tasks else 'make demo'} works end to end.")
     return 0
 
 

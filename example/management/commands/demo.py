@@ -1,12 +1,19 @@
-"""``manage.py demo``: set up the demo database, start a Celery worker, send a task, serve the pages."""
+"""``manage.py demo``: set up the demo database, start its workers, send a task, serve the pages.
+
+The workers are a Celery worker and, where the demo runs django.tasks (Django 6 with
+django-tasks-db: ``settings.DEMO_DJANGO_TASKS``), django-tasks-db's ``db_worker``.
+"""
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
 import threading
 import time
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -17,13 +24,25 @@ from django.core.management.base import BaseCommand, CommandParser
 DEMO_USERNAME = DEMO_PASSWORD = "demo"
 
 
+@dataclass
+class Worker:
+    """A worker process the demo started, and stops with itself."""
+
+    #: How the demo's messages call it ("Celery worker").
+    label: str
+    process: subprocess.Popen[bytes]
+    #: Where its output goes.
+    log_path: Path
+
+
 class Command(BaseCommand):
     help = (
-        "Run the demo: migrate, create the superuser demo/demo, start a Celery worker, "
-        "send one tracked export task, and serve the site until interrupted (Ctrl+C)."
+        "Run the demo: migrate, create the superuser demo/demo, start a Celery worker (and, on Django 6 "
+        "with django-tasks-db, a db_worker for django.tasks), send one tracked export task, and serve "
+        "the site until interrupted (Ctrl+C)."
     )
 
-    stopping = False  # set once the demo shuts down, so the worker's exit is expected
+    stopping = False  # set once the demo shuts down, so the workers' exits are expected
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
@@ -41,10 +60,13 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
         log_path = settings.VAR_DIR / "worker.log"
-        worker = None
+        workers: list[Worker] = []
         try:
-            worker = self.start_worker(log_path)
-            threading.Thread(target=self.watch_worker, args=(worker, log_path), daemon=True).start()
+            workers.append(self.start_worker(log_path))
+            if settings.DEMO_DJANGO_TASKS:
+                workers.append(self.start_db_worker(settings.VAR_DIR / "db_worker.log"))
+            for worker in workers:
+                threading.Thread(target=self.watch_worker, args=(worker,), daemon=True).start()
             if not no_task:
                 self.send_demo_task()
             host = addrport if ":" in addrport else f"127.0.0.1:{addrport}"
@@ -53,15 +75,21 @@ class Command(BaseCommand):
                     f"\nDemo running. Open http://{host}/ and log in as {DEMO_USERNAME} / {DEMO_PASSWORD}.\n"
                     f"Your tasks: http://{host}/tasks/  Admin: http://{host}/admin/\n"
                     f"REST API: http://{host}/api/tasks/ (Swagger UI: http://{host}/api/docs/).\n"
-                    f"Worker log: {log_path}. Stop with Ctrl+C.\n"
+                    f"{self.worker_logs(workers)} Stop with Ctrl+C.\n"
                 )
             )
             self.serve(host)
         except KeyboardInterrupt:
             pass
         finally:
-            if worker is not None:
-                self.stop_worker(worker)
+            self.stop_workers(workers)
+
+    @staticmethod
+    def worker_logs(workers: list[Worker]) -> str:
+        """The start message's line about worker logs; with the Celery worker alone, the line it always was."""
+        if len(workers) == 1:
+            return f"Worker log: {workers[0].log_path}."
+        return "Worker logs: " + ", ".join(f"{worker.log_path} ({worker.label})" for worker in workers) + "."
 
     def serve(self, host: str) -> None:
         """Serve the site with uvicorn, an ASGI server: the live feed (``/api/events/``) needs one.
@@ -89,36 +117,64 @@ class Command(BaseCommand):
         else:
             self.stdout.write(f"Superuser {DEMO_USERNAME} exists (password: {DEMO_PASSWORD}, unless you changed it).")
 
-    def start_worker(self, log_path: Any) -> subprocess.Popen[bytes]:
+    def start_worker(self, log_path: Path) -> Worker:
         # Threads: a long task does not hold up the others, and it works wherever Python does.
         command = [
             *(sys.executable, "-m", "celery", "-A", "example", "worker"),
             *("--pool=threads", "--concurrency=4", "--loglevel=INFO"),
         ]
-        self.stdout.write(f"Starting the Celery worker: {' '.join(command[1:])}")
+        return self.start_process("Celery worker", command, log_path)
+
+    def start_db_worker(self, log_path: Path) -> Worker:
+        """django-tasks-db's worker, which runs the django.tasks tasks waiting in the demo's database.
+
+        ``--no-reload``: the demo's ``DEBUG`` would have it restart on every code change, and
+        stopping it would then leave its reloaded child behind.
+        """
+        command = [sys.executable, "manage.py", "db_worker", "--no-reload", "--worker-id", "demo-db-worker"]
+        # Its own session: Ctrl+C in the terminal would reach it too, and the demo's SIGTERM after
+        # it, a second signal, would make it abandon its running task (left RUNNING) instead of finishing it.
+        return self.start_process("django.tasks worker", command, log_path, own_session=True)
+
+    def start_process(self, label: str, command: list[str], log_path: Path, own_session: bool = False) -> Worker:
+        self.stdout.write(f"Starting the {label}: {' '.join(command[1:])}")
+        # The demo's own settings module, whatever ``--settings`` or the environment chose.
+        env = {**os.environ, "DJANGO_SETTINGS_MODULE": settings.SETTINGS_MODULE}
         with open(log_path, "ab") as log:
-            worker = subprocess.Popen(command, cwd=settings.BASE_DIR, stdout=log, stderr=subprocess.STDOUT)
+            process = subprocess.Popen(
+                command,
+                cwd=settings.BASE_DIR,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=own_session,
+            )
         time.sleep(1)
-        if worker.poll() is not None:
-            raise SystemExit(f"The Celery worker exited at once (code {worker.returncode}); see {log_path}")
-        return worker
+        if process.poll() is not None:
+            raise SystemExit(f"The {label} exited at once (code {process.returncode}); see {log_path}")
+        return Worker(label, process, log_path)
 
-    def watch_worker(self, worker: subprocess.Popen[bytes], log_path: Any) -> None:
-        """Say so if the worker ends while the site is still served: tasks would stay Pending."""
-        code = worker.wait()
+    def watch_worker(self, worker: Worker) -> None:
+        """Say so if a worker ends while the site is still served: its tasks would stay Pending."""
+        code = worker.process.wait()
         if not self.stopping:
-            self.stderr.write(f"The Celery worker stopped (exit code {code}); see {log_path}. Stop with Ctrl+C.")
+            self.stderr.write(
+                f"The {worker.label} stopped (exit code {code}); see {worker.log_path}. Stop with Ctrl+C."
+            )
 
-    def stop_worker(self, worker: subprocess.Popen[bytes]) -> None:
+    def stop_workers(self, workers: list[Worker]) -> None:
+        """Stop every worker at once, each with a warm shutdown (its running task may finish), then wait."""
         self.stopping = True
-        if worker.poll() is None:
-            self.stdout.write("Stopping the Celery worker (a warm shutdown: a few seconds)…")
-            worker.terminate()  # SIGTERM: a warm shutdown, the running task may finish
+        running = [worker for worker in workers if worker.process.poll() is None]
+        for worker in running:
+            self.stdout.write(f"Stopping the {worker.label} (a warm shutdown: a few seconds)…")
+            worker.process.terminate()  # SIGTERM
+        for worker in running:
             try:
-                worker.wait(timeout=15)
+                worker.process.wait(timeout=15)
             except subprocess.TimeoutExpired:
-                worker.kill()
-                worker.wait()
+                worker.process.kill()
+                worker.process.wait()
         self.stdout.write("Demo stopped.")
 
     def send_demo_task(self) -> None:
