@@ -195,16 +195,16 @@ def _measure(size: int, population: Population) -> None:
 
         updating = stats.now()
         stamps, statements = _update(population.statuses[:size])
-        server = stats.server_connections(exclude=connection.connection.info.backend_pid)
+        held = stats.server_connections(exclude=connection.connection.info.backend_pid)
         time.sleep(SETTLE)
         updated = stats.read() - after
         harness.row("database transactions/s under updates", f"{updated.transactions / UPDATING:.1f}")
         harness.row("  of which the benchmark's progress steps", f"{statements / UPDATING:.1f}")
         harness.row("  others (autovacuum of shared catalogs)", f"{(updated.transactions - statements) / UPDATING:.2f}")
         # The feed's own share, per connection: the server may hold only its LISTEN, silent since before.
-        silent = len(server) == 1 and all(query.startswith("LISTEN") and since < updating for query, since in server)
+        silent = len(held) == 1 and all(query.startswith("LISTEN") and since < updating for query, since in held)
         verdict = harness.holds(silent)
-        harness.row("server's connections while updating", f"{len(server)}", "its LISTEN, no statement", verdict)
+        harness.row("server's connections while updating", f"{len(held)}", "its LISTEN, no statement", verdict)
         _report_latency(size, stamps, clients.arrivals)
     finally:
         stats.close()
