@@ -4,7 +4,7 @@
  * The pages work without this script; it only
  *  - listens to the live feed when the server offers it ([data-events-url], Server-Sent Events):
  *    a progress event carries the task's state and steps, which are drawn at once without asking
- *    the server (the time left, worded by the server, is read again once a while later); any
+ *    the server (unless a time left is on show, which only the server words); any
  *    other event about a task on the page (or inside one) asks for its figures once, as a poll
  *    would, and nothing is asked while nothing happens; if the feed fails (a server restarting,
  *    a WSGI server), the page polls until it reconnects, then reads every task once again;
@@ -31,7 +31,8 @@
   var BACKOFF = 1.6; // growth of the interval after each unchanged answer
 
   var REOPEN = 5000; // ms before opening a failed feed again
-  var TIME_LEFT_AFTER = 10000; // ms after progress drawn from events before the time left is read again
+  // ms after progress drawn from an event on a task without an estimate before asking for one
+  var TIME_LEFT_AFTER = 2000;
 
   var root = document.querySelector(".user-tasks");
   var eventsUrl = root && root.dataset.eventsUrl;
@@ -161,10 +162,17 @@
       else poll();
     };
 
-    /* Progress drawn from an event: the server's estimate of the time left is read once, a while later. */
+    /*
+     * Progress drawn from an event: an estimate of the time left on show is out of date, and only
+     * the server words it, so the task is read (one request at a time, as any event's); with no
+     * estimate on show, the task is read once TIME_LEFT_AFTER later, in case one appeared.
+     */
     var timeLeftDue = null;
     element.utDrawn = function () {
-      if (timeLeftDue !== null || !element.querySelector('[data-ut="time-left"]')) return;
+      var left = element.querySelector('[data-ut="time-left"]');
+      if (!left) return;
+      if (!left.parentElement.hidden) return element.utPoke();
+      if (timeLeftDue !== null) return;
       timeLeftDue = window.setTimeout(function () {
         timeLeftDue = null;
         element.utPoke();
