@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 
-NAMES = ("queries", "throughput", "rest", "purge", "django_tasks")
+NAMES = ("queries", "throughput", "rest", "purge", "django_tasks", "feed")
 
 
 def main() -> None:

@@ -37,3 +37,6 @@ DATABASES = {
 CELERY_BROKER_URL = os.environ.get("INTEGRATION_REDIS_URL", "redis://127.0.0.1:6390/0")
 # Results go to database 1 of the same server.
 CELERY_RESULT_BACKEND = urlsplit(CELERY_BROKER_URL)._replace(path="/1").geturl()
+
+# Servers the tests and the feed benchmark start (uvicorn) answer on the loopback.
+ALLOWED_HOSTS = ["127.0.0.1"]

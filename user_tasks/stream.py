@@ -1,8 +1,8 @@
 """``GET /api/events/``: the live feed of a user's task events, as Server-Sent Events, served by an ASGI server.
 
-The view authenticates as the REST API does, then waits on the process's hub
-(``user_tasks.feed``): an open feed costs a little memory and no query. Under WSGI it answers
-503, and the status pages keep polling.
+The view authenticates as the REST API does, gives its database connection back, then waits
+on the process's hub (``user_tasks.feed``): an open feed costs a little memory, no query and
+no database connection. Under WSGI it answers 503, and the status pages keep polling.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.core.handlers.asgi import ASGIRequest
+from django.db import connections
 from django.http import HttpRequest, JsonResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.utils.translation import gettext as _
@@ -36,7 +37,7 @@ async def events(request: HttpRequest) -> HttpResponseBase:
         return JsonResponse({"detail": _("Method not allowed.")}, status=405, headers={"Allow": "GET"})
     if not isinstance(request, ASGIRequest):
         return JsonResponse({"detail": _("The event feed needs an ASGI server: poll the REST API.")}, status=503)
-    identity = await sync_to_async(_identify)(request)
+    identity = await sync_to_async(_identify_and_release)(request)
     if identity is None:
         return JsonResponse({"detail": _("Authentication credentials were not provided.")}, status=403)
     status = request.GET.get("status")
@@ -58,6 +59,22 @@ async def events(request: HttpRequest) -> HttpResponseBase:
     # nginx buffers responses unless told not to: events would wait for the buffer to fill.
     response["X-Accel-Buffering"] = "no"
     return response
+
+
+def _identify_and_release(request: HttpRequest) -> tuple[Any, bool] | None:
+    """``_identify()``, then close the connections it opened: the feed never queries again.
+
+    Django closes a request's connections when its response ends, which for a feed is when the
+    client leaves: every open page would hold a PostgreSQL connection idle, and a hundred pages
+    would exhaust the server's ``max_connections``. A connection inside a transaction (a test's)
+    is left alone.
+    """
+    try:
+        return _identify(request)
+    finally:
+        for connection in connections.all(initialized_only=True):
+            if not connection.in_atomic_block:
+                connection.close()
 
 
 def _identify(request: HttpRequest) -> tuple[Any, bool] | None:

@@ -1,4 +1,7 @@
-"""The status pages on the live feed: updated by its events, polling nothing while idle, back after a restart."""
+"""The status pages on the live feed: updated by its events, polling nothing while idle, back after a restart.
+
+Progress events are drawn from their own data; other events make the page read the task once.
+"""
 
 from __future__ import annotations
 
@@ -43,6 +46,8 @@ def test_a_task_page_follows_the_feed_and_reconnects_after_a_restart(browser, ow
 
     statuses.change(uuid, completed_steps=2)
     expect(bar).to_have_attribute("aria-valuenow", "50")
+    expect(page.locator('[data-ut="steps"]').first).to_have_text("2 of 4 steps")
+    assert asked == [], "a progress event is drawn from its own data, without asking the server"
 
     stop_demo(running["demo"])
     expect(root).to_have_attribute("data-ut-feed", "polling")

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
+from django.conf import settings
 from django.db import connection, transaction
-from django.test import AsyncClient
+from django.test import AsyncClient, Client
 
 from tests.factories import make_status
 from tests.feeds import open_feed
@@ -116,3 +122,69 @@ def test_another_users_changes_never_reach_the_feed(user, other_user):
         return data["status"] == str(mine.uuid)
 
     assert run(scenario) is True
+
+
+@pytest.fixture
+def uvicorn_server() -> Iterator[int]:
+    """A uvicorn process serving the test project on the test database; its port."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "USER_TASKS_TEST_WORKER": "1"}
+    command = [
+        *(sys.executable, "-m", "uvicorn", "--factory", "django.core.asgi:get_asgi_application"),
+        *("--host", "127.0.0.1", "--port", str(port), "--no-access-log", "--lifespan", "off"),
+    ]
+    server = subprocess.Popen(command, env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert server.poll() is None and time.monotonic() < deadline, "uvicorn did not start"
+                time.sleep(0.1)
+        yield port
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def open_raw_feed(port: int, cookie: str) -> socket.socket:
+    """A feed opened as a browser opens it, once the server answered it (its first comment)."""
+    feed = socket.create_connection(("127.0.0.1", port), timeout=30)
+    request = f"GET /api/events/ HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nCookie: {cookie}\r\n\r\n"
+    feed.sendall(request.encode())
+    received = b""
+    while b": connected" not in received:
+        chunk = feed.recv(4096)
+        assert chunk, f"the feed closed: {received!r}"
+        received += chunk
+    assert received.startswith(b"HTTP/1.1 200"), received
+    return feed
+
+
+def server_connections() -> int:
+    """Connections to the test database other than this test's and the feed's ``LISTEN``."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND pid <> pg_backend_pid() AND query NOT LIKE 'LISTEN %'"
+        )
+        return int(cursor.fetchone()[0])
+
+
+def test_open_feeds_hold_no_database_connection(user, uvicorn_server):
+    browser = Client()
+    browser.force_login(user)
+    cookie = f"{settings.SESSION_COOKIE_NAME}={browser.cookies[settings.SESSION_COOKIE_NAME].value}"
+    feeds = [open_raw_feed(uvicorn_server, cookie) for _ in range(20)]
+    deadline = time.monotonic() + 10  # a closed connection's backend leaves a moment later
+    while server_connections() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    try:
+        assert server_connections() == 0
+    finally:
+        for feed in feeds:
+            feed.close()

@@ -3,7 +3,9 @@
  *
  * The pages work without this script; it only
  *  - listens to the live feed when the server offers it ([data-events-url], Server-Sent Events):
- *    an event about a task on the page (or inside one) asks for its figures once, as a poll
+ *    a progress event carries the task's state and steps, which are drawn at once without asking
+ *    the server (unless a time left is on show, which only the server words); any
+ *    other event about a task on the page (or inside one) asks for its figures once, as a poll
  *    would, and nothing is asked while nothing happens; if the feed fails (a server restarting,
  *    a WSGI server), the page polls until it reconnects, then reads every task once again;
  *  - otherwise polls for each unfinished task on the page ([data-user-task]): a task's page asks its own
@@ -29,6 +31,8 @@
   var BACKOFF = 1.6; // growth of the interval after each unchanged answer
 
   var REOPEN = 5000; // ms before opening a failed feed again
+  // ms after progress drawn from an event on a task without an estimate before asking for one
+  var TIME_LEFT_AFTER = 2000;
 
   var root = document.querySelector(".user-tasks");
   var eventsUrl = root && root.dataset.eventsUrl;
@@ -158,6 +162,23 @@
       else poll();
     };
 
+    /*
+     * Progress drawn from an event: an estimate of the time left on show is out of date, and only
+     * the server words it, so the task is read (one request at a time, as any event's); with no
+     * estimate on show, the task is read once TIME_LEFT_AFTER later, in case one appeared.
+     */
+    var timeLeftDue = null;
+    element.utDrawn = function () {
+      var left = element.querySelector('[data-ut="time-left"]');
+      if (!left) return;
+      if (!left.parentElement.hidden) return element.utPoke();
+      if (timeLeftDue !== null) return;
+      timeLeftDue = window.setTimeout(function () {
+        timeLeftDue = null;
+        element.utPoke();
+      }, TIME_LEFT_AFTER);
+    };
+
     function slower() {
       delay = Math.min(delay * BACKOFF, SLOWEST);
       later();
@@ -234,6 +255,37 @@
     });
   }
 
+  /* Percent of the steps done, as the server computes it: to a tenth, rounded down, below 100 until success. */
+  function percentOf(completed, total) {
+    if (!total) return 0;
+    return Math.min(Math.floor((completed * 1000) / total) / 10, 99.9);
+  }
+
+  /*
+   * Draw a progress event's figures on the task it is about, wherever the page shows it (itself,
+   * or inside a watched task); a task the event cannot be drawn on (its state changed, or its
+   * total, whose sentences need the page again) asks the server, as other events do.
+   */
+  function drawProgress(data) {
+    document.querySelectorAll("[data-user-task]").forEach(function (element) {
+      var target =
+        element.dataset.utUuid === data.status ? element : element.querySelector('[data-ut-member="' + data.status + '"]');
+      if (!target || !element.utPoke) return;
+      var state = part(target, "state");
+      var drawable = state && state.dataset.state === data.state && "completed_steps" in data && "total_steps" in data;
+      var task = drawable && {
+        state: data.state,
+        state_text: state.textContent,
+        completed_steps: data.completed_steps,
+        total_steps: data.total_steps,
+        progress: percentOf(data.completed_steps, data.total_steps),
+        modified: data.modified,
+      };
+      if (task && render(target, task)) element.utDrawn();
+      else element.utPoke();
+    });
+  }
+
   /* One feed for the page; the browser resumes it with Last-Event-ID after a short drop. */
   function listen() {
     var source = new EventSource(eventsUrl, { withCredentials: true });
@@ -248,7 +300,8 @@
     ["created", "started", "progress", "state", "renamed", "artifact", "message", "deleted", "reset"].forEach(function (kind) {
       source.addEventListener(kind, function (event) {
         var data = JSON.parse(event.data);
-        pokeAbout(kind === "reset" ? null : data.status);
+        if (kind === "progress") drawProgress(data);
+        else pokeAbout(kind === "reset" ? null : data.status);
       });
     });
     source.onerror = function () {
