@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+from asgiref.sync import async_to_sync
 from django.test import AsyncClient
 
 #: Seconds a test waits for an event before failing (a bound, never a measurement).
@@ -68,3 +69,23 @@ async def open_feed(client: AsyncClient, query: str = "", **headers: str) -> Fee
     assert response["Content-Type"] == "text/event-stream"
     await asyncio.wait_for(hub().source.listening.wait(), WAIT)
     return Feed(response)
+
+
+def run(scenario: Callable[[], Awaitable[Any]]) -> Any:
+    """Run ``scenario`` on an event loop of its own, then stop that loop's hub."""
+    from user_tasks.feed import hub
+
+    async def scenario_then_stop() -> Any:
+        try:
+            return await scenario()
+        finally:
+            await hub().stop()
+
+    return async_to_sync(scenario_then_stop)()
+
+
+def client_of(user: Any) -> AsyncClient:
+    """An ASGI test client logged in as ``user``."""
+    client = AsyncClient()
+    client.force_login(user)
+    return client

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -11,8 +10,7 @@ from django.contrib.auth import get_user_model
 from django.test import AsyncClient, Client
 
 from tests.factories import make_status
-from tests.feeds import open_feed
-from user_tasks.feed import hub
+from tests.feeds import client_of, open_feed, run
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -22,24 +20,6 @@ def quick_feed(settings):
     settings.USER_TASKS_EVENTS_POLL_INTERVAL = 0.05
     settings.USER_TASKS_STEP_WINDOW = 0
     settings.USER_TASKS_START_DELAY = 0
-
-
-def run(scenario: Callable[[], Awaitable[Any]]) -> Any:
-    """Run ``scenario`` on an event loop of its own, then stop that loop's hub."""
-
-    async def scenario_then_stop() -> Any:
-        try:
-            return await scenario()
-        finally:
-            await hub().stop()
-
-    return async_to_sync(scenario_then_stop)()
-
-
-def client_of(user: Any) -> AsyncClient:
-    client = AsyncClient()
-    client.force_login(user)
-    return client
 
 
 def test_anonymous_callers_are_refused():

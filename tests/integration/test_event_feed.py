@@ -7,18 +7,16 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator
-from typing import Any
+from collections.abc import Iterator
 
 import pytest
-from asgiref.sync import async_to_sync, sync_to_async
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import connection, transaction
-from django.test import AsyncClient, Client
+from django.test import Client
 
 from tests.factories import make_status
-from tests.feeds import open_feed
-from user_tasks.feed import hub
+from tests.feeds import client_of, open_feed, run
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -30,22 +28,6 @@ pytestmark = [
 def immediate_writes(settings):
     settings.USER_TASKS_STEP_WINDOW = 0
     settings.USER_TASKS_START_DELAY = 0
-
-
-def run(scenario: Callable[[], Awaitable[Any]]) -> Any:
-    async def scenario_then_stop() -> Any:
-        try:
-            return await scenario()
-        finally:
-            await hub().stop()
-
-    return async_to_sync(scenario_then_stop)()
-
-
-def client_of(user: Any) -> AsyncClient:
-    client = AsyncClient()
-    client.force_login(user)
-    return client
 
 
 def test_each_change_of_a_tasks_life_is_one_event(user):
