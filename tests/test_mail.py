@@ -21,12 +21,10 @@ pytestmark = pytest.mark.django_db
 def mailing(settings):
     settings.USER_TASKS_EMAIL_WHEN_DONE = True
     settings.USER_TASKS_SITE_URL = "https://tasks.example.com/"
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     return settings
 
 
 def test_nothing_is_sent_unless_the_site_asks_for_it(settings, user, celery_eager, django_capture_on_commit_callbacks):
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     with django_capture_on_commit_callbacks(execute=True):
         tasks.export.delay(user.pk)
     assert mail.outbox == []

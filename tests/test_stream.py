@@ -22,8 +22,17 @@ def quick_feed(settings):
     settings.USER_TASKS_START_DELAY = 0
 
 
+def fetch(client: AsyncClient, path: str) -> Any:
+    """``client.get(path)`` from synchronous code (Django 4.2's ``AsyncClient.get`` is no coroutine function)."""
+
+    async def get() -> Any:
+        return await client.get(path)
+
+    return async_to_sync(get)()
+
+
 def test_anonymous_callers_are_refused():
-    response = async_to_sync(AsyncClient().get)("/api/events/")
+    response = fetch(AsyncClient(), "/api/events/")
     assert response.status_code == 403
 
 
@@ -36,7 +45,7 @@ def test_under_wsgi_the_feed_says_to_poll(user):
 
 
 def test_a_status_filter_that_is_no_uuid_is_refused(user):
-    response = async_to_sync(client_of(user).get)("/api/events/?status=nope")
+    response = fetch(client_of(user), "/api/events/?status=nope")
     assert response.status_code == 400
 
 
