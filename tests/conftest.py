@@ -167,3 +167,20 @@ def media(settings, tmp_path):
     """Files saved during the test go to a temporary ``MEDIA_ROOT``."""
     settings.MEDIA_ROOT = str(tmp_path)
     return tmp_path
+
+
+@pytest.fixture
+def rules_backend(settings):
+    """django-rules asked for object permissions, with our rules registered; unregistered afterwards."""
+    import rules
+
+    from user_tasks.rules import add_rules
+
+    settings.AUTHENTICATION_BACKENDS = [
+        "rules.permissions.ObjectPermissionBackend",
+        "django.contrib.auth.backends.ModelBackend",
+    ]
+    add_rules()
+    yield
+    for name in [name for name in rules.permissions.permissions if name.startswith("user_tasks.")]:
+        rules.remove_perm(name)

@@ -475,23 +475,6 @@ RULED = [
 ]
 
 
-@pytest.fixture
-def rules_backend(settings):
-    """django-rules asked for object permissions, with our rules registered; unregistered afterwards."""
-    import rules
-
-    from user_tasks.rules import add_rules
-
-    settings.AUTHENTICATION_BACKENDS = [
-        "rules.permissions.ObjectPermissionBackend",
-        "django.contrib.auth.backends.ModelBackend",
-    ]
-    add_rules()
-    yield
-    for name in RULED:
-        rules.remove_perm(name)
-
-
 def fresh(user):
     """The user reloaded, so that no permission answer cached on the instance is reused."""
     return type(user).objects.get(pk=user.pk)

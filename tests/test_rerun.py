@@ -333,23 +333,6 @@ def test_staff_needs_the_rerun_permission_not_the_cancel_one(api, failed_import)
     assert api(rerunner).post(rerun_url(failed_import)).status_code == 201
 
 
-@pytest.fixture
-def rules_backend(settings):
-    """django-rules asked for object permissions, with our rules registered; unregistered afterwards."""
-    import rules
-
-    from user_tasks.rules import add_rules
-
-    settings.AUTHENTICATION_BACKENDS = [
-        "rules.permissions.ObjectPermissionBackend",
-        "django.contrib.auth.backends.ModelBackend",
-    ]
-    add_rules()
-    yield
-    for name in [name for name in rules.permissions.permissions if name.startswith("user_tasks.")]:
-        rules.remove_perm(name)
-
-
 def test_rules_let_the_owner_and_a_superuser_run_again_and_nobody_else(
     rules_backend, api, user, other_user, superuser, failed_import
 ):
