@@ -463,18 +463,6 @@ def test_session_authenticated_cancel_with_csrf_token_succeeds(session, revoke, 
 # -- user_tasks.rules.add_rules() -------------------------------------------------------------------
 
 
-RULED = [
-    "user_tasks.view_usertaskstatus",
-    "user_tasks.cancel_usertaskstatus",
-    "user_tasks.rerun_usertaskstatus",
-    "user_tasks.change_usertaskstatus",
-    "user_tasks.delete_usertaskstatus",
-    "user_tasks.view_usertaskartifact",
-    "user_tasks.change_usertaskartifact",
-    "user_tasks.delete_usertaskartifact",
-]
-
-
 def fresh(user):
     """The user reloaded, so that no permission answer cached on the instance is reused."""
     return type(user).objects.get(pk=user.pk)
