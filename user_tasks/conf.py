@@ -176,6 +176,16 @@ class LazySettings:
         return getattr(django_settings, "USER_TASKS_PREPARED_STATEMENTS", True)
 
     @property
+    def USER_TASKS_DIRECT_STATEMENTS(self) -> bool:  # noqa: N802
+        """Whether a prepared tracking statement that returns no rows skips the cursors (PostgreSQL, psycopg 3).
+
+        It is then run straight through libpq (``user_tasks.libpq``), unless the connection logs
+        its queries or has an ``execute_wrapper``. Turn it off for a tool that patches cursor
+        classes (some APM agents) to see the insert, start, steps and end of each task. Default: True.
+        """
+        return getattr(django_settings, "USER_TASKS_DIRECT_STATEMENTS", True)
+
+    @property
     def USER_TASKS_RERUN_MAX_ARGUMENTS_SIZE(self) -> int:  # noqa: N802
         """The most bytes a call's arguments may take, as JSON, to be kept for "Run again".
 

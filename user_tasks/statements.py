@@ -27,6 +27,7 @@ from django.db import DatabaseError, connections
 from django.db.models.constants import OnConflict
 from django.utils import timezone
 
+from . import libpq
 from .conf import settings
 
 if TYPE_CHECKING:
@@ -137,6 +138,11 @@ def _execute(connection: Any, name: str, params: list[Any], *, fetch: bool = Fal
     """Run the statement ``name``: the row it returns (``fetch``) or its row count."""
     statement = _statement(connection, name)
     prepared = _prepared(connection)
+    if prepared is not None and not fetch and name in prepared and libpq.usable(connection):
+        count = _run_directly(connection, name, params)
+        if count is not None:
+            return count
+        prepared = _prepared(connection)  # ``None`` once a lost statement stopped the preparing
     with connection.cursor() as cursor:
         if prepared is not None:
             run = f"EXECUTE user_tasks_{name} ({', '.join(['%s'] * len(params))})"
@@ -158,6 +164,20 @@ def _execute(connection: Any, name: str, params: list[Any], *, fetch: bool = Fal
                 return cursor.fetchone() if fetch else cursor.rowcount
         cursor.execute(statement.sql, params)
         return cursor.fetchone() if fetch else cursor.rowcount
+
+
+def _run_directly(connection: Any, name: str, params: list[Any]) -> int | None:
+    """``libpq.run_prepared()``; ``None`` where the cursor must run the statement instead.
+
+    That is, for a parameter libpq is not given here, or a prepared statement the session lost.
+    """
+    try:
+        return libpq.run_prepared(connection, f"user_tasks_{name}", params)
+    except DatabaseError as error:
+        if _sqlstate(error) not in _LOST_PREPARED:
+            raise  # the statement's own error (or a dead connection, which ``durable`` handles)
+        _give_up_preparing(error)
+        return None
 
 
 #: ``False`` once a prepared statement failed in this process (see the module).
