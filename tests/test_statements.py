@@ -38,6 +38,18 @@ def test_a_status_read_by_task_id_equals_the_orm_s(user):
 
 
 @pytest.mark.django_db
+def test_a_status_read_by_task_id_leaves_its_kept_arguments_unread_until_used(user):
+    made = make_status(user, arguments='{"args": [1], "kwargs": {}}')
+
+    read = statements.read("default", made.task_id)
+
+    assert read.get_deferred_fields() == {"arguments"}
+    with CaptureQueriesContext(connection) as queries:
+        assert read.arguments == '{"args": [1], "kwargs": {}}'
+    assert len(queries.captured_queries) == 1
+
+
+@pytest.mark.django_db
 def test_reading_a_task_without_status_gives_none():
     assert statements.read("default", "no-such-task") is None
 

@@ -75,7 +75,7 @@ def add_steps(alias: str, pk: int, steps: int, *, container: bool, modified: dat
 
 
 def read(alias: str, task_id: str) -> UserTaskStatus | None:
-    """The status of ``task_id`` with every field loaded (none of its containers), or ``None``."""
+    """The status of ``task_id`` (none of its containers), its kept arguments deferred; or ``None``."""
     from .models import UserTaskStatus
 
     connection = connections[alias]
@@ -260,11 +260,17 @@ def _write(connection: Any, name: str) -> Statement:
     return _update(connection, name)
 
 
+#: Fields the read leaves deferred: a rerunnable call's kept arguments (up to 64 KiB by default)
+#: are read by a rerun, never by the task running.
+_NOT_READ = ("arguments",)
+
+
 @functools.cache
 def _fields() -> list[Any]:
+    """The fields the read loads."""
     from .models import UserTaskStatus
 
-    return list(UserTaskStatus._meta.concrete_fields)
+    return [field for field in UserTaskStatus._meta.concrete_fields if field.name not in _NOT_READ]
 
 
 @functools.cache
