@@ -76,7 +76,7 @@ def _error(session: Any, result: Any) -> Exception:
     from psycopg import errors
 
     if session.pgconn.status == _pq().ConnStatus.BAD:
-        return errors.OperationalError(f"the connection was lost: {result.get_error_message()}")
+        return errors.OperationalError("the connection was lost: " + result.error_message.decode("utf-8", "replace"))
     return errors.error_from_result(result, encoding=session.info.encoding)
 
 
