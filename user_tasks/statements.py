@@ -155,9 +155,7 @@ def _execute(connection: Any, name: str, params: list[Any], *, fetch: bool = Fal
             try:
                 cursor.execute(run, params)
             except DatabaseError as error:
-                if _sqlstate(error) not in _LOST_PREPARED:
-                    raise  # the statement's own error (or a dead connection, which ``durable`` handles)
-                _give_up_preparing(error)
+                _give_up_preparing_if_lost(error)
             else:
                 if first and _is_psycopg3():
                     cursor.nextset()  # psycopg 3 starts at the first statement's result, psycopg2 at the last's
@@ -174,9 +172,7 @@ def _run_directly(connection: Any, name: str, params: list[Any]) -> int | None:
     try:
         return libpq.run_prepared(connection, f"user_tasks_{name}", params)
     except DatabaseError as error:
-        if _sqlstate(error) not in _LOST_PREPARED:
-            raise  # the statement's own error (or a dead connection, which ``durable`` handles)
-        _give_up_preparing(error)
+        _give_up_preparing_if_lost(error)
         return None
 
 
@@ -218,7 +214,13 @@ def _is_psycopg3() -> bool:
     return bool(is_psycopg3)
 
 
-def _give_up_preparing(error: DatabaseError) -> None:
+def _give_up_preparing_if_lost(error: DatabaseError) -> None:
+    """Stop preparing if ``error`` says the session lost a prepared statement; raise it otherwise.
+
+    Any other error is the statement's own (or a dead connection's, which ``durable`` handles).
+    """
+    if _sqlstate(error) not in _LOST_PREPARED:
+        raise error
     global _preparing
     _preparing = False
     LOGGER.warning(
