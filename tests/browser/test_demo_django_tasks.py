@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import expect
 
 from .conftest import screenshot
-from .test_demo_pages import BAR, RECORD_PROGRESS, _export_csv, accept_next_dialog, start, state
+from .test_demo_pages import BAR, RECORD_PROGRESS, _export_csv, cancel_and_check_it_stopped, start, state
 
 #: What the demo's settings require to run django.tasks: Django 6's framework and django-tasks-db.
 DJANGO_TASKS = find_spec("django.tasks") is not None and find_spec("django_tasks_db") is not None
@@ -59,15 +59,6 @@ def test_the_django_tasks_export_stops_when_canceled_while_it_runs(page):
     expect(state(page)).to_have_text("In Progress", timeout=30_000)
     expect(page.locator(BAR).first).not_to_have_attribute("aria-valuenow", "0", timeout=30_000)
 
-    accept_next_dialog(page)
-    page.get_by_role("button", name="Cancel task").click()
-    expect(state(page)).to_have_text("Canceled")
-    expect(page.get_by_text("The task was canceled.")).to_be_visible()
-    stopped_at = page.locator(BAR).first.get_attribute("aria-valuenow")
-    assert 0 < int(stopped_at) < 100
-    page.wait_for_timeout(1500)  # the worker would have done a few more steps by now
-    page.reload()
-    expect(state(page)).to_have_text("Canceled")
-    expect(page.locator(BAR).first).to_have_attribute("aria-valuenow", stopped_at)
+    cancel_and_check_it_stopped(page)
     expect(page.get_by_role("link", name="Download orders.csv")).to_have_count(0)
     screenshot(page, "detail-django-tasks-export-canceled")
