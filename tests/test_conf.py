@@ -43,6 +43,7 @@ DEFAULTS = {
     "USER_TASKS_DIRECT_STATEMENTS": True,
     "USER_TASKS_STEP_WINDOW": 0.2,
     "USER_TASKS_START_DELAY": 0.5,
+    "USER_TASKS_END_WINDOW": 0.02,
 }
 SETTING_NAMES = sorted(name for name in vars(LazySettings) if name.startswith("USER_TASKS_"))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from datetime import timedelta
 
 import pytest
 from django.db import connection, transaction
@@ -204,3 +205,38 @@ def test_a_new_status_is_not_kept_and_has_no_times(user):
     statements.insert("default", values, user.pk, None)
 
     assert UserTaskStatus.objects.values_list("keep", "started", "finished").get(task_id="t-new") == (False, None, None)
+
+
+@on_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_successes_written_together_keep_the_start_a_task_wrote_and_leave_a_stopped_status(user):
+    held = make_status(user, total_steps=3)  # its start never written: held with the end
+    running = make_status(user, state="In Progress", worker="w@first", total_steps=3)
+    canceled = make_status(user, state="Canceled", total_steps=3)
+    began, ended = timezone.now() - timedelta(seconds=2), timezone.now() - timedelta(seconds=1)
+    ends = [statements.End(status.task_id, began, ended, "w@main") for status in (held, running, canceled)]
+
+    with CaptureQueriesContext(connection) as queries:
+        assert statements.succeed_together("default", ends) == 2
+
+    assert len(queries.captured_queries) == 1
+    for status in (held, running, canceled):
+        status.refresh_from_db()
+    assert (held.state, held.started, held.finished, held.worker) == ("Succeeded", began, ended, "w@main")
+    assert (held.completed_steps, held.attempts, held.modified) == (3, 1, ended)
+    assert (running.state, running.worker, running.finished, running.completed_steps) == (
+        "Succeeded",
+        "w@first",
+        ended,
+        3,
+    )
+    assert running.attempts == 1
+    assert canceled.state == "Canceled"
+
+
+@pytest.mark.skipif(connection.vendor == "postgresql", reason="the refusal of the other databases")
+@pytest.mark.django_db
+def test_successes_together_need_postgresql(user):
+    end = statements.End("t", timezone.now(), timezone.now(), "w@h")
+    with pytest.raises(NotImplementedError, match="PostgreSQL"):
+        statements.succeed_together("default", [end])

@@ -16,6 +16,19 @@ from typing import Any
 #: progress must travel up to a container, without reading the row.
 PARENT_HEADER = "user_task_parent"
 
+
+def parent_header(message: Mapping[str, Any]) -> str | None:
+    """The container a message's request names (``""`` for none), or ``None`` if it does not say.
+
+    ``message`` holds the request's fields, the header among them (a worker's view) or in its
+    ``headers`` (an eager call's).
+    """
+    value = message.get(PARENT_HEADER)
+    if value is None:
+        value = (message.get("headers") or {}).get(PARENT_HEADER)
+    return value
+
+
 #: Namespace of the ids we give containers, derived from a member so that the same
 #: canvas always maps to the same container row.
 CONTAINER_NAMESPACE = uuid.UUID("0b7c9a4e-5d1f-4c55-9a55-2d4a4f0f6c11")

@@ -166,6 +166,17 @@ class LazySettings:
         return getattr(django_settings, "USER_TASKS_START_DELAY", 0.5)
 
     @property
+    def USER_TASKS_END_WINDOW(self) -> float:  # noqa: N802
+        """Seconds within which a prefork worker's main process writes its tasks' successes together (``0``: off).
+
+        With PostgreSQL and late acknowledgement, a task without container that succeeds has its
+        end written by the worker's main process, with the others that ended within the window,
+        in one ``UPDATE``, before their messages are acknowledged (see ``user_tasks.ends``). A
+        reader sees a success at most this late. Default: 0.02.
+        """
+        return getattr(django_settings, "USER_TASKS_END_WINDOW", 0.02)
+
+    @property
     def USER_TASKS_PREPARED_STATEMENTS(self) -> bool:  # noqa: N802
         """Whether the tracking statements are prepared once per database connection (PostgreSQL only).
 

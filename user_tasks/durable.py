@@ -24,7 +24,7 @@ import functools
 import logging
 import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -97,21 +97,38 @@ def change(method: Method) -> Method:
 
 def write(task_id: str, action: str, args: Any, kwargs: dict[str, Any], perform: Callable[[], Any]) -> Any:
     """Run ``perform`` (``UserTaskStatus.<action>(*args, **kwargs)`` of ``task_id``) durably."""
+    return _write([(task_id, action, list(args), dict(kwargs))], perform)
+
+
+def write_together(task_ids: Sequence[str], action: str, perform: Callable[[], Any]) -> Any:
+    """Run ``perform`` (``UserTaskStatus.<action>()`` of each of ``task_ids``, in one statement) durably.
+
+    Journaled, each change is one of its own, replayed like any other.
+    """
+    return _write([(task_id, action, [], {}) for task_id in task_ids], perform)
+
+
+def _write(changes: list[tuple[str, str, list[Any], dict[str, Any]]], perform: Callable[[], Any]) -> Any:
     token = _inside.set(True)
     try:
         if on_worker_side() and journal.waiting_here() and not _replay_unless_just_failed():
-            # Changes made earlier still wait: this one must not overtake them.
-            journal.append(task_id, action, list(args), dict(kwargs))
+            # Changes made earlier still wait: these must not overtake them.
+            _journal(changes)
             return None
         try:
             return again_if_broken(perform)
         except CONNECTION_ERRORS:
             if not on_worker_side():
                 raise
-            journal.append(task_id, action, list(args), dict(kwargs))
+            _journal(changes)
             return None
     finally:
         _inside.reset(token)
+
+
+def _journal(changes: list[tuple[str, str, list[Any], dict[str, Any]]]) -> None:
+    for change in changes:
+        journal.append(*change)
 
 
 def again_if_broken(perform: Callable[[], Any]) -> Any:

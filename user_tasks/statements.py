@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -46,6 +47,17 @@ _TIMES = {"start": ("started",), "succeed": ("finished",), "start_and_succeed": 
 #: The values of an ``UPDATE``'s ``_TIMES``; ``None`` stands for the ``modified`` it writes.
 Times = tuple[datetime | None, ...]
 
+
+@dataclass(frozen=True)
+class End:
+    """A success for ``succeed_together()``: the task's id, when it began and ended, where it ran."""
+
+    task_id: str
+    started: datetime
+    finished: datetime
+    worker: str
+
+
 #: The fields a send gives a new status, in the order ``insert()`` takes their values.
 INSERTED = ("uuid", "created", "modified", "is_container", "task_id", "task_class", "name", "total_steps")
 #: Those every new status starts with, written in the statement.
@@ -67,6 +79,31 @@ def start_and_succeed(
 ) -> int:
     """``start()`` and ``succeed()`` in one statement, for a task whose start was held (``user_tasks.deferred``)."""
     return _change(alias, "start_and_succeed", [worker[:255], task_id], modified, times=(started, None))
+
+
+def succeed_together(alias: str, ends: Sequence[End]) -> int:
+    """The successes of several statuses without container, by ``task_id``, in one ``UPDATE`` (PostgreSQL only).
+
+    For a worker's main process (``user_tasks.ends``), which does not know whether a task's
+    process wrote its start: a status still waiting gets its ``started`` and ``worker`` here,
+    as ``start_and_succeed()`` would write them; one In Progress keeps those its start wrote, as
+    with ``succeed()``. Neither counts an attempt: the start of a message delivered again,
+    which does, is never left to the main process. Not prepared: its parameters are arrays.
+    """
+    connection = connections[alias]
+    _skip_health_check(connection)
+    prepare = field("modified").get_db_prep_save
+    columns: list[list[Any]] = [[], [], [], []]
+    for end in ends:
+        for values, value in zip(
+            columns,
+            (end.task_id, prepare(end.started, connection), prepare(end.finished, connection), end.worker[:255]),
+            strict=True,
+        ):
+            values.append(value)
+    with connection.cursor() as cursor:
+        cursor.execute(_statement(connection, "succeed_together").sql, columns)
+        return int(cursor.rowcount)
 
 
 def add_steps(alias: str, pk: int, steps: int, *, container: bool, modified: datetime | None = None) -> int:
@@ -259,6 +296,8 @@ def _write(connection: Any, name: str) -> Statement:
         return _select(connection)
     if name.startswith("insert"):
         return _insert(connection, parented=name == "insert_parented")
+    if name == "succeed_together":
+        return _succeed_together(connection)
     return _update(connection, name)
 
 
@@ -341,6 +380,33 @@ def _insert(connection: Any, *, parented: bool) -> Statement:
         f"{ops.on_conflict_suffix_sql([], OnConflict.IGNORE, [], [])}"
     )
     return Statement(sql.rstrip(), tuple(parameters))
+
+
+def _succeed_together(connection: Any) -> Statement:
+    from .models import UserTaskStatus
+
+    if connection.vendor != "postgresql":
+        raise NotImplementedError(f"succeed_together() needs PostgreSQL, not {connection.vendor}")
+    quote = connection.ops.quote_name
+
+    def column(name: str) -> str:
+        return quote(field(name).column)
+
+    def array(name: str) -> str:
+        return f"%s::{field(name).cast_db_type(connection)}[]"
+
+    state, waiting = column("state"), f"s.{column('state')} IN ({_literals(_WAITING)})"
+    return Statement(
+        f"UPDATE {quote(UserTaskStatus._meta.db_table)} AS s SET {column('modified')} = v.finished, "
+        f"{column('finished')} = v.finished, "
+        f"{column('started')} = CASE WHEN {waiting} THEN v.started ELSE s.{column('started')} END, "
+        f"{column('worker')} = CASE WHEN {waiting} THEN v.worker ELSE s.{column('worker')} END, "
+        f"{state} = {_literals(['Succeeded'])}, {column('completed_steps')} = s.{column('total_steps')} "
+        f"FROM unnest({array('task_id')}, {array('started')}, {array('finished')}, {array('worker')}) "
+        "AS v(task_id, started, finished, worker) "
+        f"WHERE s.{column('task_id')} = v.task_id AND s.{state} NOT IN ({_literals(_FINAL)})",
+        (),
+    )
 
 
 def _literals(values: Any) -> str:

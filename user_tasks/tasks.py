@@ -17,7 +17,7 @@ from django.db import router
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from . import announce, canvas, coalesce, deferred, durable, rerun, statements
+from . import announce, canvas, coalesce, deferred, durable, ends, rerun, statements
 from .conf import settings
 from .exceptions import TaskCanceledException
 from .models import UserTaskStatus, UserTaskStatusQuerySet
@@ -57,6 +57,17 @@ class UserTaskMixin:
 
     request: Any
     name: str
+
+    @property
+    def Request(self) -> Any:  # noqa: N802 - Celery's name
+        """The worker's request class: ours, whose successes a prefork worker's main process writes.
+
+        Unless a class after the mixin declares one of its own (a project's base task), which
+        it keeps; its successes are then written by the task's process (``user_tasks.ends``).
+        A task class that sets ``Request`` replaces this property.
+        """
+        declared = super().Request  # type: ignore[misc]
+        return ends.REQUEST if declared == Task.Request else declared
 
     #: Whether a Failed or Canceled call may be run again ("Run again"): its arguments are then
     #: kept when it is sent, up to ``USER_TASKS_RERUN_MAX_ARGUMENTS_SIZE``. Off by default, as
@@ -179,6 +190,10 @@ class UserTaskMixin:
             return
         # In no container: one UPDATE by task id, with the start if it is still held.
         task_id, status = request.id, getattr(request, "user_task_status", None)
+        if self._success_written_by_main_process(request):
+            with coalesce.dropped(status) if status is not None else nullcontext():
+                deferred.claim(request)  # the main process writes it with the end, if it is still held
+            return
         now = timezone.now()
         with coalesce.dropped(status) if status is not None else nullcontext():
             start = deferred.claim(request)
@@ -214,6 +229,18 @@ class UserTaskMixin:
         status = self._status_if_tracked(task_id)
         if status is not None:
             status.retry()
+
+    def _success_written_by_main_process(self, request: Any) -> bool:
+        """Whether the worker's main process writes this call's success (``user_tasks.ends``).
+
+        Not where it is announced: the signal must follow the commit, which only this process
+        then knows of.
+        """
+        return (
+            ends.in_pool_process()
+            and ends.by_main_process(self, request.delivery_info, vars(request))
+            and not announce.wanted(UserTaskStatus)
+        )
 
     def _own_row(self, request: Any) -> str | None:
         """The database of this call's row, when the message says it has no container.
@@ -351,7 +378,7 @@ def _wrap(hook: Any, resolved: Any) -> Any:
     return method
 
 
-class UserTask(UserTaskMixin, Task):
+class UserTask(UserTaskMixin, Task):  # type: ignore[override]  # the mixin reads Task.Request, never sets it
     """Abstract base class for tracked tasks: ``@app.task(base=UserTask, bind=True)``."""
 
     abstract = True
@@ -374,11 +401,8 @@ def _signature(function: Any) -> inspect.Signature:
 
 
 def _parent_header(request: Any) -> str | None:
-    """The container named by the message (``""`` for none), or ``None`` if it does not say."""
-    value = getattr(request, canvas.PARENT_HEADER, None)
-    if value is None:
-        value = (getattr(request, "headers", None) or {}).get(canvas.PARENT_HEADER)
-    return value
+    """The container named by the message of the call ``request`` (Celery's ``Context``) runs."""
+    return canvas.parent_header(vars(request))
 
 
 def tracked_task(name: str) -> UserTaskMixin | None:

@@ -86,9 +86,11 @@ WORKER_APP = "tests.integration.worker"
 
 @pytest.fixture(scope="module")
 def start_worker(django_db_setup, tmp_path_factory) -> Iterator[object]:
-    """``start_worker(name, concurrency, queue, app_module)``: a prefork worker, ready; all stopped after the module.
+    """``start_worker(name, concurrency, queue, app_module, ...)``: a prefork worker, ready; all stopped at the end.
 
-    ``app_module`` is the module of the Celery app it runs (``celery -A``): ``WORKER_APP`` by default.
+    ``app_module`` is the module of the Celery app it runs (``celery -A``): ``WORKER_APP`` by
+    default; ``prefetch_multiplier`` is Celery's (1 by default); ``environment`` adds variables
+    to the worker's environment.
     """
     _require_servers()
     from tests.integration.tasks import redis_client
@@ -99,17 +101,30 @@ def start_worker(django_db_setup, tmp_path_factory) -> Iterator[object]:
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": settings.SETTINGS_MODULE, "USER_TASKS_TEST_WORKER": "1"}
     env.pop("PYTEST_CURRENT_TEST", None)
 
-    def start(name: str, concurrency: int = 2, queue: str = "celery", app_module: str = WORKER_APP) -> Worker:
+    def start(
+        name: str,
+        concurrency: int = 2,
+        queue: str = "celery",
+        app_module: str = WORKER_APP,
+        prefetch_multiplier: int = 1,
+        environment: dict[str, str] | None = None,
+    ) -> Worker:
         hostname = f"{name}@{os.uname().nodename}"
         log = logs / f"{name}.log"
         command = [
             *(sys.executable, "-m", "celery", "-A", app_module, "worker", "--pool=prefork"),
-            *(f"--concurrency={concurrency}", "--hostname", hostname, "--loglevel=INFO", "--prefetch-multiplier=1"),
+            *(f"--concurrency={concurrency}", "--hostname", hostname, "--loglevel=INFO"),
+            f"--prefetch-multiplier={prefetch_multiplier}",
             *("--without-gossip", "--without-mingle", "--without-heartbeat", "--queues", queue),
         ]
         with log.open("wb") as output:
             process = subprocess.Popen(
-                command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+                command,
+                cwd=ROOT,
+                env={**env, **(environment or {})},
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         worker = Worker(hostname, process, log)
         started.append(worker)
