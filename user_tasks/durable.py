@@ -144,7 +144,7 @@ def again_if_broken(perform: Callable[[], Any]) -> Any:
 
 def _drop_broken_connections() -> bool:
     """Close the connections that met errors; ``False`` if one is inside a transaction (nothing to retry)."""
-    connection = connections[_alias()]
+    connection = connections[alias()]
     if connection.in_atomic_block:
         return False
     with suppress(DatabaseError):
@@ -185,7 +185,7 @@ def status_of(task_id: str, *, alone: bool = False) -> UserTaskStatus:
     from .models import UserTaskStatus
 
     try:
-        status = again_if_broken(lambda: statements.read(_alias(), task_id) if alone else _read(task_id))
+        status = again_if_broken(lambda: statements.read(alias(), task_id) if alone else _read(task_id))
     except CONNECTION_ERRORS:
         if not on_worker_side():
             raise
@@ -246,14 +246,15 @@ def _apply(entry: journal.Change) -> None:
         LOGGER.exception("Journal: %s of task %s refused by the database, dropped", entry.action, entry.task_id)
 
 
-def _alias() -> str:
+def alias() -> str:
+    """The database the statuses are written to."""
     from .models import UserTaskStatus
 
     return router.db_for_write(UserTaskStatus)
 
 
 def _database_answers() -> bool:
-    connection = connections[_alias()]
+    connection = connections[alias()]
     try:
         connection.close()
         connection.ensure_connection()

@@ -50,8 +50,9 @@ from celery.signals import worker_init, worker_ready
 from celery.utils.imports import symbol_by_name
 from celery.worker import request as celery_request
 from celery.worker import state as worker_state
-from django.db import connections, router
+from django.db import connections
 from django.utils import timezone
+from kombu.asynchronous import get_event_loop
 
 from . import canvas, durable, journal, statements
 from .conf import settings
@@ -131,7 +132,7 @@ def by_main_process(task: Any, delivery_info: Any, message: Any) -> bool:
 
 
 def _on_postgresql() -> bool:
-    return bool(connections[router.db_for_write(_status_model())].vendor == "postgresql")
+    return bool(connections[durable.alias()].vendor == "postgresql")
 
 
 @functools.cache
@@ -144,12 +145,6 @@ def in_pool_process() -> bool:
     return _main_pid is not None and os.getpid() != _main_pid
 
 
-def _status_model() -> Any:
-    from .models import UserTaskStatus
-
-    return UserTaskStatus
-
-
 def _write_when_due() -> None:
     global _timer
     stopping = worker_state.should_stop is not None or worker_state.should_terminate is not None
@@ -157,8 +152,6 @@ def _write_when_due() -> None:
         write()
         return
     if _timer is None:
-        from kombu.asynchronous import get_event_loop
-
         loop = get_event_loop()
         if loop is None:
             write()
@@ -193,7 +186,7 @@ def write() -> None:
     try:
         with durable.worker_side():
             durable.drop_old_connections()
-            alias = router.db_for_write(_status_model())
+            alias = durable.alias()
             durable.write_together(
                 [end.task_id for end in ends], "succeed", lambda: statements.succeed_together(alias, ends)
             )
@@ -234,14 +227,15 @@ class _Alarm:
         write()
 
 
-_alarms: dict[int, _Alarm] = {}
+_alarm_of_process: _Alarm | None = None
 
 
 def _alarm(loop: Any) -> _Alarm:
-    """The alarm of ``loop`` (in this process: a pool process forked from the main one has its own)."""
-    alarm = _alarms.get(id(loop))
-    if alarm is None or alarm.pid != os.getpid():
-        alarm = _alarms[id(loop)] = _Alarm(loop)
+    """The alarm of this process's loop (a pool process forked from the main one makes its own)."""
+    global _alarm_of_process
+    alarm = _alarm_of_process
+    if alarm is None or alarm.pid != os.getpid() or alarm.loop is not loop:
+        alarm = _alarm_of_process = _Alarm(loop)
     return alarm
 
 

@@ -93,14 +93,12 @@ def succeed_together(alias: str, ends: Sequence[End]) -> int:
     connection = connections[alias]
     _skip_health_check(connection)
     prepare = field("modified").get_db_prep_save
-    columns: list[list[Any]] = [[], [], [], []]
-    for end in ends:
-        for values, value in zip(
-            columns,
-            (end.task_id, prepare(end.started, connection), prepare(end.finished, connection), end.worker[:255]),
-            strict=True,
-        ):
-            values.append(value)
+    columns = [
+        [end.task_id for end in ends],
+        [prepare(end.started, connection) for end in ends],
+        [prepare(end.finished, connection) for end in ends],
+        [end.worker[:255] for end in ends],
+    ]
     with connection.cursor() as cursor:
         cursor.execute(_statement(connection, "succeed_together").sql, columns)
         return int(cursor.rowcount)

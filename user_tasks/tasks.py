@@ -190,13 +190,11 @@ class UserTaskMixin:
             return
         # In no container: one UPDATE by task id, with the start if it is still held.
         task_id, status = request.id, getattr(request, "user_task_status", None)
-        if self._success_written_by_main_process(request):
-            with coalesce.dropped(status) if status is not None else nullcontext():
-                deferred.claim(request)  # the main process writes it with the end, if it is still held
-            return
         now = timezone.now()
         with coalesce.dropped(status) if status is not None else nullcontext():
             start = deferred.claim(request)
+            if self._success_written_by_main_process(request):
+                return  # with the start, if it was still held
             succeeded = durable.write(
                 task_id,
                 "succeed",
